@@ -1,0 +1,87 @@
+"""Designs as arrays: a :class:`DesignBatch` holds N complete designs as a struct of arrays.
+
+A design fixes the batch size, the accelerators (each with the parameters of its cost
+model) and the node-to-accelerator assignment.  ``params[d, a, p]`` is parameter
+``PARAM_NAMES[cost_model][p]`` of accelerator ``a`` of design ``d``; slots ``a >=
+n_accelerators[d]`` are zero and ignored.
+
+Example:
+    >>> import numpy as np
+    >>> batch = DesignBatch(
+    ...     cost_model="ssr",
+    ...     batch=np.array([1]),
+    ...     assignment=np.zeros((1, 8), dtype=np.int64),
+    ...     params=np.array([[[1, 4, 6, 1, 32, 48, 32]]]),
+    ... )
+    >>> batch.n_designs, batch.max_accelerators
+    (1, 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PARAM_NAMES: dict[str, tuple[str, ...]] = {
+    "ssr": ("a", "b", "c", "dup", "h1", "w1", "w2"),
+    "charm": ("a", "b", "c", "x", "y", "z", "pack_in", "pack_out"),
+}
+COST_MODELS = tuple(PARAM_NAMES)
+
+
+@dataclass(frozen=True)
+class DesignBatch:
+    """N designs of one cost model over one workload.
+
+    Attributes:
+        cost_model: ``"ssr"`` or ``"charm"``.
+        batch: ``(n,)`` images processed together.
+        assignment: ``(n, n_nodes)`` accelerator index of every workload node.
+        params: ``(n, max_accelerators, n_params)`` accelerator parameters.
+    """
+
+    cost_model: str
+    batch: np.ndarray
+    assignment: np.ndarray
+    params: np.ndarray
+
+    @property
+    def n_designs(self) -> int:
+        return int(self.batch.shape[0])
+
+    @property
+    def max_accelerators(self) -> int:
+        return int(self.params.shape[1])
+
+    @property
+    def n_accelerators(self) -> np.ndarray:
+        """``(n,)`` accelerators used (largest assigned index + 1)."""
+        return self.assignment.max(axis=1) + 1
+
+    def param(self, name: str) -> np.ndarray:
+        """``(n, max_accelerators)`` one parameter of every accelerator."""
+        return self.params[:, :, PARAM_NAMES[self.cost_model].index(name)]
+
+    def node_param(self, name: str) -> np.ndarray:
+        """``(n, n_nodes)`` one parameter of the accelerator each node runs on."""
+        return np.take_along_axis(self.param(name), self.assignment, axis=1)
+
+    def take(self, index: np.ndarray | slice) -> DesignBatch:
+        """The designs selected by ``index`` (a mask, indices or a slice)."""
+        return DesignBatch(
+            self.cost_model, self.batch[index], self.assignment[index], self.params[index]
+        )
+
+    @staticmethod
+    def concatenate(batches: list[DesignBatch]) -> DesignBatch:
+        width = max(b.max_accelerators for b in batches)
+        params = [
+            np.pad(b.params, ((0, 0), (0, width - b.max_accelerators), (0, 0))) for b in batches
+        ]
+        return DesignBatch(
+            batches[0].cost_model,
+            np.concatenate([b.batch for b in batches]),
+            np.concatenate([b.assignment for b in batches]),
+            np.concatenate(params),
+        )

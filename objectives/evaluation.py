@@ -1,0 +1,69 @@
+"""The result of evaluating a :class:`~ssropt.objectives.design.DesignBatch`.
+
+Everything is an array over designs (first axis ``n``); per-accelerator arrays have
+shape ``(n, max_accelerators)`` with zeros in unused slots, per-node arrays
+``(n, n_nodes)``.  ``violations[name]`` is ``used - budget`` (``<= 0`` is feasible).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ACCELERATOR_FIELDS = ("aie", "plio_in", "plio_out", "bram", "uram", "columns", "x", "y", "z", "hardened")
+RESOURCE_FIELDS = ("aie", "plio_in", "plio_out", "bram", "uram", "columns")
+
+
+@dataclass
+class Evaluation:
+    """Objectives, constraints and resources of N designs.
+
+    Attributes:
+        latency_s: makespan of the whole batch.
+        compute_s, relayout_s, input_s: the parts of the latency (see README).
+        throughput_ops_per_s: batch * OPS per image / latency.
+        images_per_s: batch / latency.
+        energy_j_per_image, power_w: the energy model.
+        steps: lock-step schedule length, -1 where the cost model has none.
+        node_cycles, node_time_s: ``(n, n_nodes)`` one instance of each node (heads included).
+        accelerators: name -> ``(n, max_accelerators)`` per-accelerator figures.
+        violations: name -> ``(n,)`` used - budget.
+    """
+
+    latency_s: np.ndarray
+    compute_s: np.ndarray
+    relayout_s: np.ndarray
+    input_s: np.ndarray
+    throughput_ops_per_s: np.ndarray
+    images_per_s: np.ndarray
+    energy_j_per_image: np.ndarray
+    power_w: np.ndarray
+    steps: np.ndarray
+    node_cycles: np.ndarray
+    node_time_s: np.ndarray
+    accelerators: dict[str, np.ndarray]
+    violations: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_designs(self) -> int:
+        return int(self.latency_s.shape[0])
+
+    @property
+    def feasible(self) -> np.ndarray:
+        """``(n,)`` every violation is ``<= 0``."""
+        ok = np.ones(self.n_designs, dtype=bool)
+        for value in self.violations.values():
+            ok &= value <= 0
+        return ok
+
+    def resources(self) -> dict[str, np.ndarray]:
+        """Totals over accelerators, ``name -> (n,)``."""
+        return {name: self.accelerators[name].sum(axis=1) for name in RESOURCE_FIELDS}
+
+    def constraint_matrix(self) -> tuple[list[str], np.ndarray]:
+        """Names and ``(n, n_constraints)`` matrix of violations (pymoo's ``G``)."""
+        names = sorted(self.violations)
+        if not names:
+            return [], np.zeros((self.n_designs, 0))
+        return names, np.stack([self.violations[k] for k in names], axis=1).astype(float)
