@@ -1,0 +1,113 @@
+"""Per-accelerator equations of the SSR estimator, vectorised over designs.
+
+Each function takes arrays over designs and accelerators (``(n, A)``) or designs and
+nodes (``(n, J)``) and returns arrays of the same leading shape.  Section numbers refer
+to the SSR estimator specification (``AccelLayer`` ``Esti_SSR_Embed+Block+ClassBlock``):
+``cdse_on_chip`` (single-AIE kernel, layer time, local memory, PLIO, placement),
+``broadcast_tuning`` (broadcast factors, placement columns, partition alignment) and
+``buffer_sel.buff_count_0`` (BRAM/URAM banks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ssropt.objectives.platform import DataType, Platform
+
+
+def ceil_div(a, b):
+    """Integer ceil(a / b) for non-negative integer arrays."""
+    return -(-np.asarray(a) // np.asarray(b))
+
+
+def initiation_interval(w1: np.ndarray, kernel) -> np.ndarray:
+    """Kernel II as a function of w1 (spec 6.3): the first limit w1 fits under."""
+    ii = np.full(np.shape(w1), kernel.ii_default, dtype=np.int64)
+    for limit, value in reversed(list(zip(kernel.ii_w1_limits, kernel.ii_values))):
+        ii = np.where(w1 <= limit, value, ii)
+    return ii
+
+
+def kernel_cycles(h1, w1, w2, b, platform: Platform, dtype: DataType) -> np.ndarray:
+    """T_aie: one single-AIE tile iteration, bound by compute or window transfer (6.3).
+
+    T_comp = prologue + (ceil(PI*w1*PJ/mac) + II) * (ceil(h1/PI)*ceil(w2/PJ) - 1)
+             + epilogue + b;  T_aie = max(h1*w1*DT//4, w1*w2*DT//4, T_comp).
+    """
+    k = dtype.ssr
+    c = platform.ssr
+    compute = (
+        c.kernel_prologue_cycles
+        + (ceil_div(k.pi * w1 * k.pj, k.macs_per_cycle) + initiation_interval(w1, k))
+        * (ceil_div(h1, k.pi) * ceil_div(w2, k.pj) - 1)
+        + c.kernel_epilogue_cycles
+        + b
+    )
+    dt = dtype.bytes
+    return np.maximum(np.maximum(h1 * w1 * dt // 4, w1 * w2 * dt // 4), compute)
+
+
+def layer_cycles(m, k, n, repeat, a, b, c, dup, h1, w1, w2, platform: Platform, dtype: DataType):
+    """AIE cycles of one layer instance, heads included (6.5), before the PL clock scaling.
+
+    cycles = ceil(R/dup) * [launch + rd*T_aie + iter*(rd-1) + cascade*(b+1)
+                            + max(h1*w1*DT//4 * PACK_IN, w1*w2*DT//4 * PACK_OUT)],
+    rd = ceil(M/(a*h1)) * ceil(K/(b*w1)) * ceil(N/(c*w2)); PACK_IN = PACK_OUT = 1.
+    """
+    s = platform.ssr
+    rd = ceil_div(m, a * h1) * ceil_div(k, b * w1) * ceil_div(n, c * w2)
+    t_aie = kernel_cycles(h1, w1, w2, b, platform, dtype)
+    dt = dtype.bytes
+    fill = np.maximum(h1 * w1 * dt // 4, w1 * w2 * dt // 4)
+    one = s.launch_cycles + rd * t_aie + s.iteration_cycles * (rd - 1) + s.cascade_cycles * (b + 1) + fill
+    return ceil_div(repeat, dup) * one
+
+
+def broadcast_factor(a, b, c):
+    """``broadC_factor(a, b, c)`` -> (C_BRO, height) (6.2 rule 5), elementwise.
+
+    The broadcast factor is the largest divisor of ``a`` not above a cap that shrinks as
+    the cascade ``b`` grows; the cap table and the placement height depend on ``c``.
+    """
+    caps = np.select(
+        [c > 4, c >= 3, c == 2],
+        [
+            np.select([b > 12, b > 5, b > 2], [1, 3, 4], default=0),
+            np.select([b > 12, b > 5, b > 2], [2, 4, 8], default=0),
+            np.select([b > 12, b > 5, b > 2], [4, 8, 16], default=0),
+        ],
+        default=np.select([b > 12, b > 5, b > 2], [8, 16, 32], default=0),
+    )
+    caps = np.where(caps == 0, a, np.minimum(caps, a))
+    factor = np.ones_like(a)
+    for d in range(1, int(np.max(a, initial=1)) + 1):  # largest divisor of a <= cap
+        factor = np.where((a % d == 0) & (d <= caps), d, factor)
+    height = np.select([c > 4, c == 4, c == 3], [c, 8, 6], default=8)
+    return factor, height
+
+
+def broadcast_and_columns(a, b, c):
+    """(A_BRO, C_BRO, columns) of AIE arrays (6.2 rules 5 and 7)."""
+    narrow = c <= 8
+    c_bro_n, height_n = broadcast_factor(a, b, c)
+    a_bro_w, height_w = broadcast_factor(c, b, a)
+    a_bro = np.where(narrow, c, a_bro_w)
+    c_bro = np.where(narrow, c_bro_n, a)
+    height = np.where(narrow, height_n, height_w)
+    area = a * c
+    columns = (area // height + (area % height != 0)) * b
+    return a_bro, c_bro, columns
+
+
+def ram_banks(lanes, depth_words, ram_type, platform: Platform):
+    """(BRAM36, URAM) banks for ``lanes`` parallel buffers of ``depth_words`` words each.
+
+    A port of ``plio_width_bits`` spans ceil(width / (72 / r)) BRAMs of depth 512*r, or
+    ceil(width / 72) URAMs of depth 4096 (``buff_count_0``).  ``depth_words`` may be
+    fractional (a buffer split over partition banks); the depth rounds up.
+    """
+    s = platform.ssr
+    width = platform.pl.plio_width_bits
+    bram = lanes * -(-width // (s.bram_width_bits // ram_type)) * np.ceil(depth_words / (s.bram_depth * ram_type))
+    uram = lanes * -(-width // s.uram_width_bits) * np.ceil(depth_words / s.uram_depth)
+    return bram.astype(np.int64), uram.astype(np.int64)
