@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ssropt.objectives.errors import SsroptError
+
 PLATFORM_DIR = Path(__file__).parent / "platforms"
 
 
-class PlatformError(ValueError):
+class PlatformError(SsroptError):
     """A platform name or file is unknown or malformed."""
 
 
@@ -98,6 +100,13 @@ class CharmConstants:
     ddr_bytes_per_cycle_two: float
     ddr_bytes_per_cycle_three: float
     ddr_banks: float
+    aie_stream_bytes_per_cycle: int
+    bram_width_bits: int
+    bram_depth: int
+    uram_width_bits: int
+    uram_depth: int
+    buffer_copies: int
+    uram_weight: int
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,9 @@ class CharmKernel:
     plio_bits_lhs: int
     plio_bits_rhs: int
     plio_bits_out: int
+    partition_lhs: int
+    partition_rhs: int
+    partition_out: int
 
 
 @dataclass(frozen=True)

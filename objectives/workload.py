@@ -24,8 +24,10 @@ from functools import cached_property
 
 import numpy as np
 
+from ssropt.objectives.errors import SsroptError
 
-class WorkloadError(ValueError):
+
+class WorkloadError(SsroptError):
     """A workload description is invalid (unknown model, bad shape, unknown node...)."""
 
 
