@@ -30,6 +30,22 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
 COST_MODELS = tuple(PARAM_NAMES)
 
 
+def relabel_by_first_use(assignment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Relabel accelerators in order of first use, removing symmetric duplicates.
+
+    Returns ``(canonical, rank)`` with ``canonical[d, j] = rank[d, assignment[d, j]]``;
+    ``rank[d, a]`` is the new index of old accelerator ``a`` (unused ones sort last).
+    Both ``(n, n_nodes)`` / ``(n, width)`` integer arrays.
+    """
+    n, n_nodes = assignment.shape
+    width = int(assignment.max(initial=0)) + 1
+    on = assignment[:, None, :] == np.arange(width)[None, :, None]
+    first = np.where(on, np.arange(n_nodes)[None, None, :], n_nodes).min(axis=2)
+    order = np.argsort(first, axis=1, kind="stable")
+    rank = np.argsort(order, axis=1, kind="stable")
+    return np.take_along_axis(rank, assignment, axis=1), rank
+
+
 @dataclass(frozen=True)
 class DesignBatch:
     """N designs of one cost model over one workload.

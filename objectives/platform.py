@@ -158,14 +158,20 @@ class DataType:
 
 @dataclass(frozen=True)
 class PowerConstants:
-    static_w: float
-    aie_active_w: float
-    dynamic_j_per_op_int8: float
+    """Constants of the power model (``ssropt.objectives.energy``), one per term.
+
+    ``dynamic_j_per_op_<dtype>`` names the energy per operation of each data type; the
+    PL terms are per block (or port) used, at the platform's PL clock.
+    """
+
+    static_w: float  # device + platform baseline, W
+    aie_active_w: float  # per used AIE tile, clocked, W
+    dynamic_j_per_op_int8: float  # J per op (2 ops per MAC)
     dynamic_j_per_op_int16: float
     dynamic_j_per_op_fp32: float
-    bram_w: float
-    uram_w: float
-    plio_w: float
+    bram_w: float  # per BRAM36 used, W
+    uram_w: float  # per URAM288 used, W
+    plio_w: float  # per PLIO port used (in + out), W
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ssropt.objectives.design import DesignBatch
+from ssropt.objectives.design import DesignBatch, relabel_by_first_use
 from ssropt.objectives.evaluation import Evaluation
 from ssropt.objectives.platform import DataType, Platform
 from ssropt.objectives.schedule import FINAL, FIRST, LAST, N_VARIANTS, LockStepScheduler
 from ssropt.objectives.ssr_accelerator import (
+    partition_factors,
     broadcast_and_columns,
     ceil_div,
     layer_cycles,
@@ -73,7 +74,8 @@ class SsrModel:
         return (True, True)
 
     # ------------------------------------------------------------------------------------
-    def evaluate(self, designs: DesignBatch) -> Evaluation:
+    def evaluate(self, designs: DesignBatch, detail: bool = True) -> Evaluation:
+        """Evaluate N designs; ``detail=False`` skips the latency breakdown (NaN)."""
         p = self.platform
         s = p.ssr
         dt = self.dtype.bytes
@@ -111,24 +113,7 @@ class SsrModel:
         local_memory = np.where(hardened, 0, 2 * (lhs_bytes + rhs_bytes) - p.aie.local_memory_bytes)
 
         # -- bank partition factors from every producer (lcm rules, 6.6)
-        need = {name: np.ones((n, n_slots), dtype=np.int64) for name in ("aL", "bL", "bR", "cR")}
-        need["aL"], need["bL"], need["bR"], need["cR"] = a.copy(), b.copy(), b.copy(), c.copy()
-        rows = np.arange(n)
-        dup_mismatch = np.zeros(n, dtype=np.int64)
-        for src, dst, role, _ in self.deps:
-            pa, pc, pdup = a[rows, assign[:, src]], c[rows, assign[:, src]], dup[rows, assign[:, src]]
-            cons = assign[:, dst]
-            cdup = dup[rows, cons]
-            dup_mismatch += (pc * pdup) % cdup != 0
-            pc_eff = np.maximum(pc * pdup // cdup, 1)
-            first, second = {0: (("aL", pa), ("bL", pc_eff)),
-                             1: (("bR", pa), ("cR", pc_eff)),
-                             2: (("bR", pc_eff), ("cR", pa))}[role]
-            for name, value in (first, second):
-                need[name][rows, cons] = np.lcm(need[name][rows, cons], value)
-        part = {
-            "aL": need["aL"] // a, "bL": need["bL"] // b, "bR": need["bR"] // b, "cR": need["cR"] // c
-        }
+        part, dup_mismatch = partition_factors(a, b, c, dup, assign, self.deps)
         part_max = np.maximum.reduce([part[k] for k in part])
         part_product = part["aL"] * part["bL"] * part["bR"] * part["cR"]
 
@@ -147,13 +132,16 @@ class SsrModel:
         )
 
         # -- schedule and buffer counts
-        uniq, inverse = self._unique_keys(designs.batch, assign)
+        # the schedule is invariant under relabelling accelerators: key it canonically
+        canonical, rank = relabel_by_first_use(assign)
+        uniq, inverse = self._unique_keys(designs.batch, canonical)
         summaries = self.scheduler.summaries(uniq[:, 0], uniq[:, 1:])
         steps = np.array([sm.steps for sm in summaries], dtype=np.int64)[inverse]
-        lhs_buffers = np.zeros((len(summaries), n_slots), dtype=np.int64)
+        lhs_buffers = np.zeros((len(summaries), max(n_slots, rank.shape[1])), dtype=np.int64)
         for u, sm in enumerate(summaries):
             lhs_buffers[u, : sm.lhs_buffers.size] = sm.lhs_buffers
-        dbuff_l = lhs_buffers[inverse]
+        dbuff_l = np.take_along_axis(lhs_buffers[inverse], rank, axis=1)
+        dbuff_l = np.pad(dbuff_l, ((0, 0), (0, max(0, n_slots - dbuff_l.shape[1]))))[:, :n_slots]
         dbuff_r = np.where(hardened, 0, 1)
 
         # -- BRAM / URAM (buff_count_0); output buffers are not allocated (DBUFF_O = 0)
@@ -202,9 +190,13 @@ class SsrModel:
         with_input[:, :, 1:] += is_first * t_input
         full = with_input.copy()
         full[:, :, 1:] += np.where(is_final, 0.0, moves[:, :, is_last.astype(int)])
-        compute_s, after_input, latency = self._schedule_sum(
-            summaries, inverse, (base, with_input, full)
-        )
+        if detail:
+            compute_s, after_input, latency = self._schedule_sum(
+                summaries, inverse, (base, with_input, full)
+            )
+        else:
+            (latency,) = self._schedule_sum(summaries, inverse, (full,))
+            compute_s = after_input = np.full(n, np.nan)
 
         used = slot_used
         acc = {

@@ -111,3 +111,38 @@ def ram_banks(lanes, depth_words, ram_type, platform: Platform):
     bram = lanes * -(-width // (s.bram_width_bits // ram_type)) * np.ceil(depth_words / (s.bram_depth * ram_type))
     uram = lanes * -(-width // s.uram_width_bits) * np.ceil(depth_words / s.uram_depth)
     return bram.astype(np.int64), uram.astype(np.int64)
+
+
+def partition_factors(a, b, c, dup, assign, deps) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Bank partition factors of every accelerator from all its producers (6.6, fixed).
+
+    A consumer's LHS banks must split rows into a multiple of the producer's ``A`` and
+    columns into a multiple of its effective ``C' = C * dup_p / dup``; an RHS swaps the
+    roles, a transposed RHS swaps them back.  Since lcm is associative the factors are
+    ``lcm(own dimension, every producer's) / own dimension``, whatever the order.
+
+    Args:
+        a, b, c, dup: ``(n, A)`` accelerator arrays.
+        assign: ``(n, J)`` accelerator of every node.
+        deps: ``(src node, dst node, role code, ...)`` tuples; role 0 LHS, 1 RHS, 2 RHS^T.
+
+    Returns:
+        ``{"aL", "bL", "bR", "cR"} -> (n, A)`` factors, and ``(n,)`` the number of
+        dependencies whose producer columns ``C * dup_p`` do not divide by ``dup``.
+    """
+    n = a.shape[0]
+    rows = np.arange(n)
+    need = {"aL": a.copy(), "bL": b.copy(), "bR": b.copy(), "cR": c.copy()}
+    dup_mismatch = np.zeros(n, dtype=np.int64)
+    for src, dst, role, *_ in deps:
+        producer, consumer = assign[:, src], assign[:, dst]
+        pa, pc, pdup = a[rows, producer], c[rows, producer], dup[rows, producer]
+        cdup = dup[rows, consumer]
+        dup_mismatch += (pc * pdup) % cdup != 0
+        pc_eff = np.maximum(pc * pdup // cdup, 1)
+        pairs = {0: (("aL", pa), ("bL", pc_eff)), 1: (("bR", pa), ("cR", pc_eff)),
+                 2: (("bR", pc_eff), ("cR", pa))}[role]
+        for name, value in pairs:
+            need[name][rows, consumer] = np.lcm(need[name][rows, consumer], value)
+    own = {"aL": a, "bL": b, "bR": b, "cR": c}
+    return {k: need[k] // own[k] for k in need}, dup_mismatch
