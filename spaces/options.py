@@ -1,0 +1,115 @@
+"""Options of a search space: family, batch sizes, accelerator counts, constraints, groups.
+
+Example:
+    >>> parse_batch_sizes("1-4")
+    (1, 2, 3, 4)
+    >>> SpaceOptions(family="hybrid", batch_sizes=(1, 6)).to_dict()["family"]
+    'hybrid'
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ssropt.objectives.errors import SsroptError
+
+FAMILIES = ("hybrid", "sequential", "spatial")
+
+#: named node-grouping rules: nodes in one group always share an accelerator
+GROUP_PRESETS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "none": (),
+    "qkv": (("q", "k", "v"),),
+    "attention": (("q", "k", "v"), ("attn_qk", "attn_av")),
+}
+
+
+class SpaceError(SsroptError):
+    """A search-space option is invalid."""
+
+
+def parse_batch_sizes(text: str | int | list) -> tuple[int, ...]:
+    """``"1-8"``, ``"1,3,6"``, ``6`` or a list -> sorted tuple of positive batch sizes."""
+    if isinstance(text, bool):
+        raise SpaceError(f"invalid batch sizes {text!r}")
+    if isinstance(text, int):
+        values = [text]
+    elif isinstance(text, (list, tuple)):
+        values = list(text)
+    else:
+        values = []
+        for part in str(text).split(","):
+            part = part.strip()
+            try:
+                if "-" in part:
+                    lo, hi = (int(x) for x in part.split("-", 1))
+                    if lo > hi:
+                        raise SpaceError(f"invalid batch range {part!r}: {lo} > {hi}")
+                    values.extend(range(lo, hi + 1))
+                else:
+                    values.append(int(part))
+            except ValueError:
+                raise SpaceError(
+                    f"invalid batch sizes {text!r}: use a range like 1-8 or a list like 1,3,6"
+                ) from None
+    if not values or any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in values):
+        raise SpaceError(f"invalid batch sizes {text!r}: batch sizes must be positive integers")
+    if max(values) > 1024:
+        raise SpaceError(f"invalid batch sizes {text!r}: at most 1024 images per batch")
+    return tuple(sorted(set(values)))
+
+
+@dataclass(frozen=True)
+class SpaceOptions:
+    """What a space searches.
+
+    Attributes:
+        family: ``hybrid`` (everything free), ``sequential`` (one accelerator) or
+            ``spatial`` (one accelerator per node group).
+        batch_sizes: the batch sizes searched.
+        min_accelerators, max_accelerators: accelerator-count range of ``hybrid``
+            (``max`` defaults to one per node group).
+        latency_ceiling_s: optional constraint latency <= ceiling.
+        groups: node groups that must share an accelerator (e.g. q, k, v).
+        values: parameter name -> allowed values, narrowing the default domains
+            (e.g. ``{"h1": (32,)}``) to shrink a space.
+        repair: map every genome onto the per-accelerator shape rules and the AIE
+            budget before evaluation, so the search spends its budget on buildable
+            designs.
+    """
+
+    family: str = "hybrid"
+    batch_sizes: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
+    min_accelerators: int = 1
+    max_accelerators: int | None = None
+    latency_ceiling_s: float | None = None
+    groups: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+    repair: bool = True
+    values: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise SpaceError(f"unknown space {self.family!r}: known spaces are {', '.join(FAMILIES)}")
+        parse_batch_sizes(list(self.batch_sizes))
+        if self.min_accelerators < 1:
+            raise SpaceError("min_accelerators must be >= 1")
+        if self.max_accelerators is not None and self.max_accelerators < self.min_accelerators:
+            raise SpaceError(
+                f"accelerator range {self.min_accelerators}-{self.max_accelerators} is empty"
+            )
+        if self.latency_ceiling_s is not None and not self.latency_ceiling_s > 0:
+            raise SpaceError(f"latency ceiling must be > 0 seconds, got {self.latency_ceiling_s!r}")
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["batch_sizes"] = list(self.batch_sizes)
+        out["groups"] = [list(g) for g in self.groups]
+        out["values"] = {k: list(v) for k, v in self.values.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SpaceOptions:
+        data = dict(data)
+        data["batch_sizes"] = tuple(data.get("batch_sizes", (1,)))
+        data["groups"] = tuple(tuple(g) for g in data.get("groups", ()))
+        data["values"] = {k: tuple(v) for k, v in data.get("values", {}).items()}
+        return cls(**data)

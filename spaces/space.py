@@ -1,0 +1,298 @@
+"""The search space: integer genomes <-> complete designs, with repair and constraints.
+
+Genome layout (every gene an index into a value table, see :mod:`.genes`):
+
+``[batch | accelerator label of each node group (hybrid only) | slot 0 params | slot 1 ...]``
+
+Decoding relabels accelerators in order of first use (removing symmetric duplicates)
+and moves each slot's parameters with its label.  ``sequential`` has one slot and no
+label genes; ``spatial`` has one slot per node group and no label genes.
+
+:meth:`Space.evaluate` is the one evaluation path of every strategy: decode, repair
+(shrink over-budget designs, re-evaluating until they fit or the rounds run out),
+evaluate with the cost model, and return objectives ``F = [latency, -throughput]``
+(minimised) and constraint values ``G`` (``<= 0`` feasible) with the repaired genomes.
+
+Example:
+    >>> from ssropt.objectives.zoo import build_model
+    >>> from ssropt.objectives.platform import load_platform
+    >>> from ssropt.objectives.model import CostModel
+    >>> model = CostModel(build_model("deit-t", tokens=192, embed_and_head=False),
+    ...                   load_platform("vck190"), "int8")
+    >>> space = Space(model, SpaceOptions(family="sequential", batch_sizes=(1,)))
+    >>> space.n_genes
+    8
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ssropt.objectives.design import PARAM_NAMES, DesignBatch, relabel_by_first_use
+from ssropt.objectives.evaluation import Evaluation
+from ssropt.objectives.model import CostModel
+from ssropt.spaces.genes import parameter_values, value_index
+from ssropt.spaces.options import GROUP_PRESETS, SpaceError, SpaceOptions
+
+OBJECTIVE_NAMES = ("latency_s", "throughput_ops_per_s")
+DIRECTIONS = ("minimize", "maximize")
+#: constraints the repair loop shrinks designs for
+BUDGET_CONSTRAINTS = ("aie", "plio_in", "plio_out", "bram", "uram")
+REPAIR_ROUNDS = 6
+
+
+@dataclass
+class SpaceEvaluation:
+    """One evaluated population: repaired genomes, designs, objectives, constraints."""
+
+    genomes: np.ndarray
+    designs: DesignBatch
+    evaluation: Evaluation
+    F: np.ndarray
+    G: np.ndarray
+    constraint_names: list[str]
+
+    @property
+    def feasible(self) -> np.ndarray:
+        return (self.G <= 0).all(axis=1)
+
+
+class Space:
+    """A family of designs of one cost model over one workload and platform."""
+
+    def __init__(self, model: CostModel, options: SpaceOptions) -> None:
+        self.model = model
+        self.options = options
+        workload = model.workload
+        self.param_names = PARAM_NAMES[model.cost_model]
+        self.values = parameter_values(model.cost_model, workload, model.platform, model.dtype)
+        for name, allowed in options.values.items():
+            if name not in self.values:
+                raise SpaceError(f"unknown parameter {name!r} in space values: known are {', '.join(self.param_names)}")
+            if not allowed or any(not isinstance(v, int) or v < 0 for v in allowed):
+                raise SpaceError(f"space values of {name!r} must be non-negative integers")
+            self.values[name] = np.array(sorted(set(allowed)), dtype=np.int64)
+        self.tables = [self.values[name] for name in self.param_names]
+        self.batch_values = np.array(options.batch_sizes, dtype=np.int64)
+        self.group_of_node, self.group_names = self._groups(workload, options.groups)
+        n_groups = len(self.group_names)
+        if options.family == "sequential":
+            self.n_slots, self.n_label_genes = 1, 0
+        elif options.family == "spatial":
+            self.n_slots, self.n_label_genes = n_groups, 0
+        else:
+            top = n_groups if options.max_accelerators is None else options.max_accelerators
+            self.n_slots, self.n_label_genes = min(top, n_groups), n_groups
+        if options.min_accelerators > self.n_slots:
+            raise SpaceError(
+                f"impossible accelerator range: at least {options.min_accelerators} accelerators "
+                f"but the {options.family} space of {workload.name} has at most {self.n_slots}"
+            )
+        self.n_params = len(self.param_names)
+        self.param_start = 1 + self.n_label_genes
+        self.n_genes = self.param_start + self.n_slots * self.n_params
+        upper = [len(self.batch_values) - 1] + [self.n_slots - 1] * self.n_label_genes
+        upper += [len(t) - 1 for t in self.tables] * self.n_slots
+        self.lower = np.zeros(self.n_genes, dtype=np.int64)
+        self.upper = np.array(upper, dtype=np.int64)
+        self.gene_names = (
+            ["batch"]
+            + [f"acc_of_{g}" for g in self.group_names[: self.n_label_genes]]
+            + [f"acc{s}_{p}" for s in range(self.n_slots) for p in self.param_names]
+        )
+
+    # -- structure -------------------------------------------------------------------------
+    @staticmethod
+    def _groups(workload, groups) -> tuple[np.ndarray, list[str]]:
+        group_of = np.arange(workload.n_nodes)
+        for group in groups:
+            present = [g for g in group if g in workload.names]
+            if not present:
+                continue
+            first = workload.index(present[0])
+            for name in present[1:]:
+                group_of[workload.index(name)] = group_of[first]
+        _, first_index, inverse = np.unique(group_of, return_index=True, return_inverse=True)
+        order = np.argsort(first_index)
+        rank = np.argsort(order)
+        group_of = rank[inverse]
+        names = ["+".join(n for j, n in enumerate(workload.names) if group_of[j] == g) for g in range(len(order))]
+        return group_of.astype(np.int64), names
+
+    def size(self) -> int:
+        """Number of distinct genomes (an upper bound on distinct designs)."""
+        return int(np.prod((self.upper - self.lower + 1).astype(object)))
+
+    # -- decode / encode ---------------------------------------------------------------------
+    def decode(self, genomes: np.ndarray) -> DesignBatch:
+        """Designs of ``(n, n_genes)`` genomes (clipped to bounds), without repair."""
+        g = np.clip(np.asarray(genomes, dtype=np.int64), self.lower, self.upper)
+        n = g.shape[0]
+        batch = self.batch_values[g[:, 0]]
+        if self.options.family == "sequential":
+            labels = np.zeros((n, len(self.group_of_node)), dtype=np.int64)
+        elif self.options.family == "spatial":
+            labels = np.broadcast_to(self.group_of_node, (n, len(self.group_of_node))).copy()
+        else:
+            labels = g[:, 1 : 1 + self.n_label_genes][:, self.group_of_node]
+        assignment, rank = relabel_by_first_use(labels)
+        raw = g[:, self.param_start :].reshape(n, self.n_slots, self.n_params)
+        values = np.stack([self.tables[p][raw[:, :, p]] for p in range(self.n_params)], axis=2)
+        order = np.argsort(np.pad(rank, ((0, 0), (0, self.n_slots - rank.shape[1])), constant_values=self.n_slots), axis=1, kind="stable")
+        params = np.take_along_axis(values, order[:, :, None], axis=1)
+        used = np.arange(self.n_slots)[None, :] < (assignment.max(axis=1) + 1)[:, None]
+        params = np.where(used[:, :, None], params, 0)
+        return DesignBatch(self.model.cost_model, batch, assignment, params)
+
+    def encode(self, designs: DesignBatch) -> np.ndarray:
+        """Genomes of designs (parameters rounded down to allowed values)."""
+        n = designs.n_designs
+        assignment, rank = relabel_by_first_use(designs.assignment)
+        g = np.zeros((n, self.n_genes), dtype=np.int64)
+        g[:, 0] = value_index(self.batch_values, designs.batch)
+        if self.n_label_genes:
+            first_node = np.array([np.flatnonzero(self.group_of_node == k)[0] for k in range(self.n_label_genes)])
+            g[:, 1 : 1 + self.n_label_genes] = np.minimum(assignment[:, first_node], self.n_slots - 1)
+        width = min(designs.max_accelerators, self.n_slots)
+        order = np.argsort(rank, axis=1, kind="stable")[:, :width]
+        params = np.take_along_axis(designs.params, order[:, :, None], axis=1)
+        for p in range(self.n_params):
+            idx = value_index(self.tables[p], params[:, :, p])
+            g[:, self.param_start + p : self.param_start + width * self.n_params : self.n_params] = idx
+        return g
+
+    # -- evaluate ----------------------------------------------------------------------------
+    def evaluate(self, genomes: np.ndarray, detail: bool = False) -> SpaceEvaluation:
+        """Decode, repair, evaluate; the one evaluation path of every strategy."""
+        designs = self.decode(genomes)
+        if self.options.repair and self.model.cost_model == "ssr":
+            designs = self._repair_shapes(designs)
+        result = self.model.evaluate(designs, detail=detail)
+        if self.options.repair:
+            for _ in range(REPAIR_ROUNDS):
+                over = self._budget_ratio(result)
+                bad = np.flatnonzero(over < 1.0)
+                if bad.size == 0:
+                    break
+                shrunk = self._shrink(designs.take(bad), over[bad])
+                designs = _replace(designs, bad, shrunk)
+                result = _merge(result, bad, self.model.evaluate(shrunk, detail=detail))
+        names, G = self.constraints(result)
+        F = np.stack([result.latency_s, -result.throughput_ops_per_s], axis=1)
+        return SpaceEvaluation(self.encode(designs), designs, result, F, G, names)
+
+    def constraints(self, result: Evaluation) -> tuple[list[str], np.ndarray]:
+        """Constraint names and ``(n, m)`` values: the model's plus the space's own."""
+        names, G = result.constraint_matrix()
+        extra_names, extra = [], []
+        n_acc = np.array([0])
+        if self.options.min_accelerators > 1:
+            n_acc = (result.accelerators["aie"] > 0).sum(axis=1)
+            extra_names.append("min_accelerators")
+            extra.append(self.options.min_accelerators - n_acc)
+        if self.options.latency_ceiling_s is not None:
+            extra_names.append("latency_ceiling_s")
+            extra.append(result.latency_s - self.options.latency_ceiling_s)
+        if extra:
+            G = np.concatenate([G, np.stack(extra, axis=1).astype(float)], axis=1)
+        del n_acc
+        return names + extra_names, G
+
+    # -- repair ------------------------------------------------------------------------------
+    def _budget_ratio(self, result: Evaluation) -> np.ndarray:
+        """``(n,)`` smallest budget / used over the budget constraints (>= 1: fits)."""
+        budget = self.model.platform.budget
+        totals = result.resources()
+        ratio = np.ones(result.n_designs)
+        for name in BUDGET_CONSTRAINTS:
+            used = totals[name].astype(float)
+            ratio = np.minimum(ratio, np.where(used > 0, getattr(budget, name) / np.maximum(used, 1), 1.0))
+        return ratio
+
+    def _repair_shapes(self, designs: DesignBatch) -> DesignBatch:
+        """Per-accelerator shape rules of the ssr model, in closed form.
+
+        ``dup > 1`` only on attention-only accelerators; not both ``a, c > 8``;
+        ``a*c <= 48``; the cascade ``b`` shortened until the array fits the columns.
+        """
+        s = self.model.platform.ssr
+        params = designs.params.copy()
+        a, b, c, dup = (params[:, :, i] for i in range(4))
+        on = designs.assignment[:, None, :] == np.arange(designs.max_accelerators)[None, :, None]
+        act = self.model.workload.shape_arrays()["activation_rhs"]
+        attention_only = on.any(axis=2) & ~(on & ~act).any(axis=2)
+        dup[:] = np.where(attention_only, dup, np.minimum(dup, 1))
+        both = (a > s.ac_both_max) & (c > s.ac_both_max)
+        a_le_c = a <= c
+        a[:] = np.where(both & a_le_c, s.ac_both_max, a)
+        c[:] = np.where(both & ~a_le_c, s.ac_both_max, c)
+        too_big = a * c > s.ac_max
+        a_ge_c = a >= c
+        a[:] = np.where(too_big & a_ge_c, np.maximum(1, s.ac_max // np.maximum(c, 1)), a)
+        c[:] = np.where(too_big & ~a_ge_c, np.maximum(1, s.ac_max // np.maximum(a, 1)), c)
+        from ssropt.objectives.ssr_accelerator import broadcast_and_columns
+
+        used = a > 0
+        safe = np.where(used, 1, 0)
+        _, _, cols = broadcast_and_columns(np.maximum(a, 1), np.ones_like(b), np.maximum(c, 1))
+        b_cap = np.maximum(1, self.model.platform.budget.columns // np.maximum(cols, 1))
+        b_values = self.values["b"]
+        b[:] = np.where(used, b_values[value_index(b_values, np.minimum(b, b_cap))], 0)
+        del safe
+        return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
+
+    def _shrink(self, designs: DesignBatch, ratio: np.ndarray) -> DesignBatch:
+        """Scale every accelerator of over-budget designs by ``ratio`` (cascade first)."""
+        params = designs.params.copy()
+        f = np.clip(ratio, 0.05, 0.97)[:, None]
+        names = self.param_names
+        used = params[:, :, 0] > 0
+        if "b" in names:
+            bi = names.index("b")
+            b = params[:, :, bi]
+            new_b = self.values["b"][value_index(self.values["b"], np.maximum(1, np.floor(b * f)))]
+            rest = f * b / np.maximum(new_b, 1)  # the part the cascade could not absorb
+            params[:, :, bi] = np.where(used, new_b, 0)
+        else:
+            rest = f
+        scale = np.sqrt(np.clip(rest, 0.0, 1.0))
+        for name in ("a", "c"):
+            i = names.index(name)
+            shrunk = np.maximum(1, np.floor(params[:, :, i] * scale)).astype(np.int64)
+            params[:, :, i] = np.where(used & (rest < 0.999), shrunk, params[:, :, i])
+        return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
+
+    # -- description ---------------------------------------------------------------------------
+    def describe(self) -> dict:
+        return {"options": self.options.to_dict(), "n_genes": self.n_genes, "gene_names": self.gene_names}
+
+
+def _replace(designs: DesignBatch, index: np.ndarray, part: DesignBatch) -> DesignBatch:
+    params = designs.params.copy()
+    params[index] = part.params
+    return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
+
+
+def _merge(result: Evaluation, index: np.ndarray, part: Evaluation) -> Evaluation:
+    """``result`` with the designs at ``index`` replaced by ``part``."""
+    def put(whole, new):
+        whole = whole.copy()
+        whole[index] = new
+        return whole
+
+    fields = {}
+    for name in ("latency_s", "compute_s", "relayout_s", "input_s", "throughput_ops_per_s",
+                 "images_per_s", "energy_j_per_image", "power_w", "steps", "node_cycles", "node_time_s"):
+        fields[name] = put(getattr(result, name), getattr(part, name))
+    fields["accelerators"] = {k: put(v, part.accelerators[k]) for k, v in result.accelerators.items()}
+    fields["violations"] = {k: put(v, part.violations[k]) for k, v in result.violations.items()}
+    return Evaluation(**fields)
+
+
+def group_preset(name: str) -> tuple[tuple[str, ...], ...]:
+    try:
+        return GROUP_PRESETS[name]
+    except KeyError:
+        raise SpaceError(f"unknown node grouping {name!r}: known are {', '.join(GROUP_PRESETS)}") from None
