@@ -13,6 +13,11 @@ import numpy as np
 
 ACCELERATOR_FIELDS = ("aie", "plio_in", "plio_out", "bram", "uram", "columns", "x", "y", "z", "hardened")
 RESOURCE_FIELDS = ("aie", "plio_in", "plio_out", "bram", "uram", "columns")
+#: array fields with one row per design
+PER_DESIGN_FIELDS = (
+    "latency_s", "compute_s", "relayout_s", "input_s", "throughput_ops_per_s", "images_per_s",
+    "energy_j_per_image", "power_w", "steps", "node_cycles", "node_time_s",
+)
 
 
 @dataclass
@@ -67,3 +72,31 @@ class Evaluation:
         if not names:
             return [], np.zeros((self.n_designs, 0))
         return names, np.stack([self.violations[k] for k in names], axis=1).astype(float)
+
+    def replaced(self, index: np.ndarray, part: Evaluation) -> Evaluation:
+        """A copy with the designs at ``index`` replaced by the designs of ``part``."""
+
+        def put(whole: np.ndarray, new: np.ndarray) -> np.ndarray:
+            whole = whole.copy()
+            whole[index] = new
+            return whole
+
+        fields = {name: put(getattr(self, name), getattr(part, name)) for name in PER_DESIGN_FIELDS}
+        fields["accelerators"] = {k: put(v, part.accelerators[k]) for k, v in self.accelerators.items()}
+        fields["violations"] = {k: put(v, part.violations[k]) for k, v in self.violations.items()}
+        return Evaluation(**fields)
+
+    @staticmethod
+    def concatenate(parts: list[Evaluation]) -> Evaluation:
+        """The designs of consecutive evaluations as one (accelerator arrays padded)."""
+        width = max(p.accelerators["aie"].shape[1] for p in parts)
+
+        def acc(name: str) -> np.ndarray:
+            return np.concatenate(
+                [np.pad(p.accelerators[name], ((0, 0), (0, width - p.accelerators[name].shape[1]))) for p in parts]
+            )
+
+        fields = {name: np.concatenate([getattr(p, name) for p in parts]) for name in PER_DESIGN_FIELDS}
+        fields["accelerators"] = {name: acc(name) for name in parts[0].accelerators}
+        fields["violations"] = {k: np.concatenate([p.violations[k] for p in parts]) for k in parts[0].violations}
+        return Evaluation(**fields)

@@ -156,6 +156,8 @@ class Space:
             first_node = np.array([np.flatnonzero(self.group_of_node == k)[0] for k in range(self.n_label_genes)])
             g[:, 1 : 1 + self.n_label_genes] = np.minimum(assignment[:, first_node], self.n_slots - 1)
         width = min(designs.max_accelerators, self.n_slots)
+        pad = designs.max_accelerators - rank.shape[1]
+        rank = np.pad(rank, ((0, 0), (0, max(pad, 0))), constant_values=designs.max_accelerators)
         order = np.argsort(rank, axis=1, kind="stable")[:, :width]
         params = np.take_along_axis(designs.params, order[:, :, None], axis=1)
         for p in range(self.n_params):
@@ -178,7 +180,7 @@ class Space:
                     break
                 shrunk = self._shrink(designs.take(bad), over[bad])
                 designs = _replace(designs, bad, shrunk)
-                result = _merge(result, bad, self.model.evaluate(shrunk, detail=detail))
+                result = result.replaced(bad, self.model.evaluate(shrunk, detail=detail))
         names, G = self.constraints(result)
         F = np.stack([result.latency_s, -result.throughput_ops_per_s], axis=1)
         return SpaceEvaluation(self.encode(designs), designs, result, F, G, names)
@@ -199,6 +201,41 @@ class Space:
             G = np.concatenate([G, np.stack(extra, axis=1).astype(float)], axis=1)
         del n_acc
         return names + extra_names, G
+
+    def latency_lower_bound(self) -> float:
+        """Seconds no design of this space can beat: the DDR input of one image plus one
+        launch overhead per layer on the longest dependency chain (``ssr``), else 0."""
+        if self.model.cost_model != "ssr":
+            return 0.0
+        workload, p = self.model.workload, self.model.platform
+        depth = np.ones(workload.n_layers, dtype=np.int64)
+        for src, dst, _ in workload.unrolled_edges():
+            depth[dst] = max(depth[dst], depth[src] + 1)
+        cycle_s = 1.0 / p.aie.clock_hz / (p.pl.clock_hz / p.pl.reference_clock_hz)
+        launch = depth.max() * p.ssr.launch_cycles * cycle_s
+        return p.ssr.input_bytes_per_image / p.ssr.input_bandwidth_bytes_per_s + launch
+
+    def check_feasible(self) -> None:
+        """Raise SpaceError when the options leave no feasible design at all.
+
+        Two certain signs: the smallest arrays (every parameter at its least value)
+        already exceed an AIE, PLIO or column budget, or the latency ceiling is below
+        :meth:`latency_lower_bound`.
+        """
+        smallest = self.evaluate(np.zeros((1, self.n_genes), dtype=np.int64)).evaluation
+        for name in ("aie", "plio_in", "plio_out", "columns"):
+            excess = float(smallest.violations[name][0]) if name in smallest.violations else 0.0
+            if excess > 0:
+                raise SpaceError(
+                    f"impossible budget: the smallest {self.options.family} design already exceeds "
+                    f"the {name} budget of {self.model.platform.name} by {excess:g}"
+                )
+        ceiling = self.options.latency_ceiling_s
+        if ceiling is not None and ceiling < self.latency_lower_bound():
+            raise SpaceError(
+                f"impossible latency ceiling {ceiling:g} s: no design of {self.model.workload.name} "
+                f"can be faster than {self.latency_lower_bound():.3g} s"
+            )
 
     # -- repair ------------------------------------------------------------------------------
     def _budget_ratio(self, result: Evaluation) -> np.ndarray:
@@ -273,22 +310,6 @@ def _replace(designs: DesignBatch, index: np.ndarray, part: DesignBatch) -> Desi
     params = designs.params.copy()
     params[index] = part.params
     return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
-
-
-def _merge(result: Evaluation, index: np.ndarray, part: Evaluation) -> Evaluation:
-    """``result`` with the designs at ``index`` replaced by ``part``."""
-    def put(whole, new):
-        whole = whole.copy()
-        whole[index] = new
-        return whole
-
-    fields = {}
-    for name in ("latency_s", "compute_s", "relayout_s", "input_s", "throughput_ops_per_s",
-                 "images_per_s", "energy_j_per_image", "power_w", "steps", "node_cycles", "node_time_s"):
-        fields[name] = put(getattr(result, name), getattr(part, name))
-    fields["accelerators"] = {k: put(v, part.accelerators[k]) for k, v in result.accelerators.items()}
-    fields["violations"] = {k: put(v, part.violations[k]) for k, v in result.violations.items()}
-    return Evaluation(**fields)
 
 
 def group_preset(name: str) -> tuple[tuple[str, ...], ...]:
