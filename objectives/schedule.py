@@ -163,8 +163,9 @@ class LockStepScheduler:
             priority = np.where(ready, image_priority + layer, _BIG)
             best_image = priority.argmin(axis=1)
             best = np.take_along_axis(priority, best_image[:, None, :], axis=1)[:, 0, :]
-            group_min = np.where(same_acc[active], best[:, None, :], _BIG).min(axis=2)
-            winner = (best == group_min) & (best < _BIG)
+            # a node wins its accelerator when no node sharing it has a better job
+            loses = (same_acc[active] & (best[:, None, :] < best[:, :, None])).any(axis=2)
+            winner = ~loses & (best < _BIG)
             kk, jj = np.nonzero(winner)
             ii = best_image[kk, jj]
             keys = active[kk]

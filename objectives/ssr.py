@@ -23,6 +23,7 @@ from ssropt.objectives.evaluation import Evaluation
 from ssropt.objectives.platform import DataType, Platform
 from ssropt.objectives.schedule import FINAL, FIRST, LAST, N_VARIANTS, LockStepScheduler
 from ssropt.objectives.ssr_accelerator import (
+    place_buffers,
     partition_factors,
     broadcast_and_columns,
     ceil_div,
@@ -104,6 +105,7 @@ class SsrModel:
         y_mha = ceil_div(np.where(on_mha, self.k, 0).max(axis=2), b * w1)
         z_mha = ceil_div(np.where(on_mha, self.n, 0).max(axis=2), c * w2)
         weights_only = ~on_mha.any(axis=2)
+        attention_only = on.any(axis=2) & ~(on & ~self.activation_rhs[None, None, :]).any(axis=2)
         lhs_bytes, rhs_bytes = h1 * w1 * dt, w1 * w2 * dt
         resident = (
             ceil_div(self.k, nb * nw1) * nw1 * ceil_div(self.n, nc * nw2) * nw2 * dt * self.copies
@@ -159,10 +161,11 @@ class SsrModel:
         lanes = c * b * -(-p.pl.plio_width_bits // (s.bram_width_bits // s.ram_type_rhs))
         w_bram = lanes * ceil_div(weight_words % s.uram_depth, s.bram_depth * s.ram_type_rhs)
         w_uram = c * b * -(-p.pl.plio_width_bits // s.uram_width_bits) * (weight_words // s.uram_depth)
-        use_uram_l = s.uram_weight * l_uram < l_bram
-        use_uram_r = s.uram_weight * r_uram < r_bram
-        bram = np.where(use_uram_l, 0, l_bram) + np.where(use_uram_r, 0, r_bram) + w_bram
-        uram = np.where(use_uram_l, l_uram, 0) + np.where(use_uram_r, r_uram, 0) + w_uram
+        bram, uram = place_buffers(
+            np.stack([l_bram, r_bram], axis=2), np.stack([l_uram, r_uram], axis=2),
+            w_bram, w_uram, p.budget.bram, s.uram_weight,
+            np.where(on, np.arange(on.shape[2])[None, None, :], on.shape[2]).min(axis=2),
+        )
 
         # -- PLIO and placement (6.2)
         a_bro, c_bro, columns = broadcast_and_columns(a, b, c)
@@ -217,7 +220,7 @@ class SsrModel:
         def worst(v):
             return np.where(used, v, np.iinfo(np.int64).min // 2).max(axis=1)
 
-        heads_ok = (self.heads % dup == 0) & ((dup == 1) | ~weights_only)
+        heads_ok = (self.heads % dup == 0) & ((dup == 1) | attention_only)
         empty = used & ~on.any(axis=2)
         violations = {
             "aie": acc["aie"].sum(axis=1) - budget.aie,

@@ -146,3 +146,37 @@ def partition_factors(a, b, c, dup, assign, deps) -> tuple[dict[str, np.ndarray]
             need[name][rows, consumer] = np.lcm(need[name][rows, consumer], value)
     own = {"aL": a, "bL": b, "bR": b, "cR": c}
     return {k: need[k] // own[k] for k in need}, dup_mismatch
+
+
+def place_buffers(bram, uram, weight_bram, weight_uram, bram_budget, uram_weight, first_node):
+    """Cheapest feasible BRAM/URAM placement of every buffer of every accelerator.
+
+    Each buffer (``bram``/``uram``: ``(n, A, sides)`` banks if placed in BRAM or in URAM)
+    goes to the cheaper memory by score ``BRAM + uram_weight * URAM``; when the design's
+    BRAM total then exceeds ``bram_budget``, buffers move to URAM, those saving the most
+    BRAM per URAM first, until BRAM fits (``buff_count_0``'s placement choice made jointly
+    over the accelerators that share the chip's budget).  Ties are broken by the first
+    node of each accelerator (``first_node``, ``(n, A)``), so relabelling accelerators
+    never changes the placement.  Returns per-accelerator ``(bram, uram)`` including the
+    weight banks.
+    """
+    n, width, sides = bram.shape
+    to_uram = uram_weight * uram < bram
+    b_total = np.where(to_uram, 0, bram).sum(axis=(1, 2)) + weight_bram.sum(axis=1)
+    saved = np.where(to_uram, 0, bram).reshape(n, -1)
+    cost = np.where(to_uram, 0, uram).reshape(n, -1)
+    gain = np.where(saved > 0, saved / np.maximum(cost, 1), -1.0)
+    row = np.repeat(np.arange(n), width * sides)
+    tie = np.repeat(first_node, sides, axis=1).ravel() * sides + np.tile(np.arange(sides), n * width)
+    order = np.lexsort((tie, -gain.ravel(), row)).reshape(n, -1) - (np.arange(n) * width * sides)[:, None]
+    saved_sorted = np.take_along_axis(saved, order, axis=1)
+    excess = (b_total - bram_budget)[:, None]
+    cumulative = np.cumsum(saved_sorted, axis=1)
+    # move every buffer up to and including the first one that brings BRAM within budget
+    move_sorted = (cumulative - saved_sorted < excess) & (saved_sorted > 0)
+    move = np.zeros_like(move_sorted)
+    np.put_along_axis(move, order, move_sorted, axis=1)
+    to_uram = to_uram | move.reshape(n, width, sides)
+    out_bram = np.where(to_uram, 0, bram).sum(axis=2) + weight_bram
+    out_uram = np.where(to_uram, uram, 0).sum(axis=2) + weight_uram
+    return out_bram, out_uram

@@ -1,0 +1,63 @@
+"""The lock-step schedule chart of one ``ssr`` design.
+
+Accelerators are rows, steps are columns whose width is the step's time (its slowest
+job: layer time, plus the DDR input for an image's first layer); each box is labelled
+with its node and image.  Re-layout time, zero for designs whose bank partitions follow
+the lcm rules, is not drawn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ssropt.objectives.design import DesignBatch
+from ssropt.objectives.errors import SsroptError
+from ssropt.objectives.model import CostModel
+
+
+def draw_gantt(model: CostModel, designs: DesignBatch, index: int, path: str) -> None:
+    """Draw design ``index`` of ``designs`` to a PNG file at ``path``."""
+    if model.cost_model != "ssr":
+        raise SsroptError("schedule charts exist for the ssr cost model only (charm has no lock-step schedule)")
+    from ssropt.front import _check_parent
+
+    _check_parent(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    one = designs.take(slice(index, index + 1))
+    result = model.evaluate(one)
+    workload, platform = model.workload, model.platform
+    assign = one.assignment[0]
+    jobs = model._ssr.scheduler.jobs(int(one.batch[0]), assign)
+    node_time = result.node_time_s[0]
+    t_input = platform.ssr.input_bytes_per_image / platform.ssr.input_bandwidth_bytes_per_s
+    layer = workload.layer_offset[jobs.node] + jobs.block * workload.layer_stride[jobs.node]
+    cost = node_time[jobs.node] + np.where(layer == 0, t_input, 0.0)
+    n_steps = int(jobs.step.max()) + 1
+    width = np.zeros(n_steps)
+    np.maximum.at(width, jobs.step, cost)
+    start = np.concatenate([[0.0], np.cumsum(width)[:-1]])
+    n_acc = int(assign.max()) + 1
+    colors = plt.get_cmap("tab10")
+
+    fig, ax = plt.subplots(figsize=(12, 1.0 + 0.6 * n_acc), dpi=110)
+    for k in range(jobs.step.size):
+        s, acc, node = int(jobs.step[k]), int(assign[jobs.node[k]]), int(jobs.node[k])
+        ax.barh(acc, cost[k] * 1e3, left=start[s] * 1e3, height=0.7,
+                color=colors(node % 10), edgecolor="black", linewidth=0.3)
+        if n_steps <= 120:
+            ax.text((start[s] + cost[k] / 2) * 1e3, acc, f"{workload.names[node]}\ni{jobs.image[k]}",
+                    ha="center", va="center", fontsize=5)
+    ax.set_yticks(range(n_acc), [f"acc {a}" for a in range(n_acc)])
+    ax.invert_yaxis()
+    ax.set_xlabel("time [ms]")
+    ax.set_title(
+        f"{workload.name}, batch {int(one.batch[0])}: {n_steps} lock-step steps, "
+        f"latency {result.latency_s[0] * 1e3:.3f} ms", fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
