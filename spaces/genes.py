@@ -53,3 +53,19 @@ def value_index(values: np.ndarray, given: np.ndarray) -> np.ndarray:
     """Index of the largest allowed value ``<= given`` (the smallest if none is)."""
     idx = np.searchsorted(values, given, side="right") - 1
     return np.clip(idx, 0, len(values) - 1)
+
+
+def sample_genomes(lower, upper, label_genes: slice, min_count: int, n: int, rng) -> np.ndarray:
+    """``n`` random genomes, uniform over the accelerator count first.
+
+    Uniform labels would almost always use nearly every accelerator slot; drawing the
+    count ``k`` uniformly from ``min_count .. slots`` and then every label from
+    ``0 .. k-1`` spreads the samples over sequential, hybrid and spatial-like designs.
+    """
+    genomes = rng.integers(lower, np.asarray(upper) + 1, size=(n, len(lower)))
+    n_labels = label_genes.stop - label_genes.start
+    if n_labels:
+        slots = int(upper[label_genes.start]) + 1
+        count = rng.integers(min(min_count, slots), slots + 1, size=(n, 1))
+        genomes[:, label_genes] = np.floor(rng.random((n, n_labels)) * count).astype(np.int64)
+    return genomes

@@ -33,7 +33,7 @@ import numpy as np
 from ssropt.objectives.design import PARAM_NAMES, DesignBatch, relabel_by_first_use
 from ssropt.objectives.evaluation import Evaluation
 from ssropt.objectives.model import CostModel
-from ssropt.spaces.genes import parameter_values, value_index
+from ssropt.spaces.genes import parameter_values, sample_genomes, value_index
 from ssropt.spaces.options import GROUP_PRESETS, SpaceError, SpaceOptions
 
 OBJECTIVE_NAMES = ("latency_s", "throughput_ops_per_s")
@@ -120,6 +120,14 @@ class Space:
         group_of = rank[inverse]
         names = ["+".join(n for j, n in enumerate(workload.names) if group_of[j] == g) for g in range(len(order))]
         return group_of.astype(np.int64), names
+
+    @property
+    def label_genes(self) -> slice:
+        return slice(1, 1 + self.n_label_genes)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` random genomes, uniform over the accelerator count (see sample_genomes)."""
+        return sample_genomes(self.lower, self.upper, self.label_genes, self.options.min_accelerators, n, rng)
 
     def size(self) -> int:
         """Number of distinct genomes (an upper bound on distinct designs)."""

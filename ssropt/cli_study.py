@@ -1,0 +1,324 @@
+"""Study commands: run, resume, front, studies, show (Optuna's idiom: --storage, --study-name)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ssropt.objectives.errors import SsroptError
+from ssropt.storage import DEFAULT_STORAGE
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _storage_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--storage",
+        default=DEFAULT_STORAGE,
+        help=f"a journal file path (default {DEFAULT_STORAGE}) or an Optuna RDB URL "
+        "(sqlite:///file.db, postgresql+psycopg://user@host/db)",
+    )
+
+
+def _study_args(p: argparse.ArgumentParser) -> None:
+    _storage_arg(p)
+    p.add_argument("--study-name", required=True, help="the study's name")
+
+
+def add_search_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that define a study (shared by run and create-study)."""
+    work = p.add_argument_group("workload")
+    source = work.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="a zoo model: deit-t, deit-s, vit-b16, bert-base, ...")
+    source.add_argument("--workload", metavar="FILE", help="workload object in JSON or TOML")
+    work.add_argument("--tokens", type=_positive_int, help="tokens (rows) per image")
+    work.add_argument("--blocks", type=_positive_int, help="encoder blocks")
+    work.add_argument("--no-embed-head", action="store_true", help="block nodes only")
+    hw = p.add_argument_group("hardware")
+    hw.add_argument("--platform", default="vck190", help="platform name or TOML path (default vck190)")
+    hw.add_argument("--dtype", default="int8", help="data type: int8, int16, fp32 (default int8)")
+    hw.add_argument("--cost-model", default="ssr", help="ssr (default) or charm")
+    sp = p.add_argument_group("search space")
+    sp.add_argument("--space", default="hybrid", help="hybrid (default), sequential or spatial")
+    sp.add_argument("--batch", default="1-8", help="batch sizes: a range 1-8 or a list 1,3,6 (default 1-8)")
+    sp.add_argument("--min-accelerators", type=_positive_int, default=1)
+    sp.add_argument("--max-accelerators", type=_positive_int, help="default: one per node group")
+    sp.add_argument("--latency-ceiling", type=_positive_float, metavar="S", help="constraint: latency <= S seconds")
+    sp.add_argument("--group", default="none", help="node grouping: none (default), qkv, attention")
+    sp.add_argument("--no-repair", action="store_true", help="evaluate genomes without repair")
+    se = p.add_argument_group("search")
+    se.add_argument("--strategy", default="nsga2", help="nsga2 (default), optuna-nsga2, tpe, random, qmc, gp, exhaustive")
+    limit = se.add_mutually_exclusive_group()
+    limit.add_argument("--budget", type=_positive_int, help="evaluations (default 2000)")
+    limit.add_argument("--time-limit", type=_positive_float, metavar="S", help="seconds of search")
+    se.add_argument("--population", type=_positive_int, default=100, help="designs per generation (default 100)")
+    se.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    se.add_argument("--seed-design", action="append", default=[], metavar="F.json",
+                    help="a design file to put in the first generation (repeatable)")
+    p.add_argument("--study-name", help="default: MODEL-SPACE-STRATEGY-TIMESTAMP")
+    _storage_arg(p)
+
+
+def config_from_args(args: argparse.Namespace):
+    """Validate the search options and build the StudyConfig (nothing is written)."""
+    from ssropt.objectives.design_file import load_design
+    from ssropt.objectives.workload_spec import load_workload_file, workload_from_spec
+    from ssropt.spaces import SpaceOptions, group_preset, parse_batch_sizes
+    from ssropt.strategies import available_strategies
+    from ssropt.study import StudyConfig
+
+    if args.model:
+        spec: dict = {"model": args.model}
+        if args.tokens:
+            spec["tokens"] = args.tokens
+        if args.blocks:
+            spec["blocks"] = args.blocks
+        if args.no_embed_head:
+            spec["embed_and_head"] = False
+        workload = workload_from_spec(spec)
+    else:
+        if args.tokens or args.blocks or args.no_embed_head:
+            raise SsroptError("--tokens, --blocks and --no-embed-head go with --model, not --workload")
+        workload = load_workload_file(args.workload)
+    if args.strategy not in available_strategies():
+        raise SsroptError(
+            f"unknown strategy {args.strategy!r}: known strategies are {', '.join(available_strategies())}"
+        )
+    options = SpaceOptions(
+        family=args.space,
+        batch_sizes=parse_batch_sizes(args.batch),
+        min_accelerators=args.min_accelerators,
+        max_accelerators=args.max_accelerators,
+        latency_ceiling_s=args.latency_ceiling,
+        groups=group_preset(args.group),
+        repair=not args.no_repair,
+    )
+    budget = None if args.time_limit else (args.budget or 2000)
+    seed_designs = []
+    for path in args.seed_design:
+        parsed = load_design(path)
+        if parsed.workload.names != workload.names or parsed.cost_model != args.cost_model:
+            raise SsroptError(f"seed design {path!r} is for another workload or cost model")
+        from ssropt.objectives.design_file import design_to_spec
+
+        seed_designs.append(design_to_spec(parsed.workload, parsed.platform, parsed.dtype, parsed.designs))
+    config = StudyConfig(
+        workload=workload.describe(),
+        platform=args.platform,
+        dtype=args.dtype,
+        cost_model=args.cost_model,
+        space=options.to_dict(),
+        strategy=args.strategy,
+        seed=args.seed,
+        budget=budget,
+        time_limit_s=args.time_limit,
+        population_size=args.population,
+        seed_designs=seed_designs,
+    )
+    space = config.build_space()  # validates platform, dtype, cost model and the space
+    space.check_feasible()
+    return config, space
+
+
+def _default_name(config) -> str:
+    work = config.workload
+    model = work.get("model") or Path(str(work.get("hf_config", "gemms"))).parent.name or "workload"
+    return f"{model}-{config.space['family']}-{config.strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from ssropt.storage import open_storage
+    from ssropt.study import create_ssropt_study
+
+    config, _ = config_from_args(args)
+    storage = open_storage(args.storage)
+    name = args.study_name or _default_name(config)
+    study = create_ssropt_study(storage, name, config)
+    print(f"study {name!r} in {args.storage}", file=sys.stderr)
+    return _run_and_report(study, config, args, storage_url=args.storage, name=name)
+
+
+def _run_and_report(study, config, args, storage_url: str, name: str, budget=None) -> int:
+    from ssropt.front import format_front, front_rows
+    from ssropt.runner import run_study
+
+    try:
+        summary = run_study(study, config, budget=budget, n_jobs=args.n_jobs, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(
+            f"error: interrupted; every finished generation is stored: resume with "
+            f"`ssropt resume --storage {storage_url} --study-name {name}`",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        f"{summary.evaluated} designs in {summary.generations} generations, "
+        f"{summary.seconds:.1f} s ({summary.model_seconds:.1f} s in the model)",
+        file=sys.stderr,
+    )
+    print(format_front(front_rows(study)))
+    return 0
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ssropt.storage import open_storage
+    from ssropt.study import load_ssropt_study
+
+    storage = open_storage(args.storage)
+    study, config = load_ssropt_study(storage, args.study_name)
+    if args.budget is not None:
+        config = replace(config, budget=args.budget)
+        study.set_user_attr("ssropt:budget", args.budget)
+    return _run_and_report(study, config, args, args.storage, args.study_name)
+
+
+def _cmd_front(args: argparse.Namespace) -> int:
+    from ssropt.front import format_front, front_rows, plot_fronts, write_csv, write_json
+    from ssropt.storage import open_storage
+    from ssropt.study import config_summary, load_ssropt_study
+
+    storage = open_storage(args.storage)
+    study, config = load_ssropt_study(storage, args.study_name)
+    rows = front_rows(study, batch=args.batch)
+    if args.csv:
+        write_csv(rows, args.csv)
+    if args.json:
+        write_json(rows, args.json)
+    if args.plot:
+        plot_fronts({args.study_name: rows}, args.plot, title=config_summary(config))
+    print(format_front(rows))
+    return 0
+
+
+def _cmd_studies(args: argparse.Namespace) -> int:
+    import optuna
+
+    from ssropt.storage import open_storage
+    from ssropt.study import StudyConfig, StudyError, config_summary
+
+    storage = open_storage(args.storage)
+    summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+    if not summaries:
+        print("no studies in this storage")
+        return 0
+    for s in summaries:
+        try:
+            text = config_summary(StudyConfig.from_attrs(s.user_attrs, s.study_name))
+        except (StudyError, TypeError):
+            text = "not an ssropt study"
+        print(f"{s.study_name}: {s.n_trials} trials; {text}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    import numpy as np
+    import optuna
+
+    from ssropt.report import evaluation_record, format_record
+    from ssropt.objectives.design_file import design_to_spec
+    from ssropt.storage import open_storage
+    from ssropt.study import GENOME_KEY, StudyError, load_ssropt_study
+
+    storage = open_storage(args.storage)
+    study, config = load_ssropt_study(storage, args.study_name)
+    trials = [t for t in study.get_trials(deepcopy=False) if t.number == args.trial]
+    if not trials or trials[0].state != optuna.trial.TrialState.COMPLETE:
+        raise StudyError(f"study {args.study_name!r} has no completed trial {args.trial}")
+    space = config.build_space()
+    designs = space.decode(np.array([trials[0].system_attrs[GENOME_KEY]]))
+    model = space.model
+    result = model.evaluate(designs)
+    record = evaluation_record(model, designs, result, 0)
+    spec = design_to_spec(model.workload, model.platform, model.dtype, designs)
+    if args.design_out:
+        from ssropt.front import _open_out
+
+        with _open_out(args.design_out) as fh:
+            json.dump(spec, fh, indent=2)
+    if args.gantt:
+        from ssropt.gantt import draw_gantt
+
+        draw_gantt(model, designs, 0, args.gantt)
+    print(json.dumps(record, indent=2) if args.json else format_record(record, spec))
+    return 0
+
+
+def add_study_commands(sub) -> None:
+    """Register the study sub-commands on the ``ssropt`` parser."""
+    run = sub.add_parser(
+        "run",
+        help="create a study and search it",
+        description="Create a study in Optuna storage and search its space; prints the "
+        "latency-throughput Pareto front at the end.",
+    )
+    add_search_arguments(run)
+    _run_options(run)
+    run.set_defaults(func=_cmd_run)
+
+    resume = sub.add_parser(
+        "resume", help="continue an interrupted or finished study",
+        description="Resume a study from its storage: the same front as an uninterrupted run.",
+    )
+    _study_args(resume)
+    resume.add_argument("--budget", type=_positive_int, help="new total evaluation budget")
+    _run_options(resume)
+    resume.set_defaults(func=_cmd_resume)
+
+    front = sub.add_parser("front", help="print or export a study's Pareto front",
+                           description="The latency-throughput Pareto front of a study.")
+    _study_args(front)
+    front.add_argument("--csv", metavar="F")
+    front.add_argument("--json", metavar="F")
+    front.add_argument("--plot", metavar="F.png")
+    front.add_argument("--batch", type=_positive_int, help="restrict to one batch size")
+    front.set_defaults(func=_cmd_front)
+
+    studies = sub.add_parser("studies", help="list the studies of a storage")
+    _storage_arg(studies)
+    studies.set_defaults(func=_cmd_studies)
+
+    show = sub.add_parser("show", help="evaluate and print one trial's design")
+    _study_args(show)
+    show.add_argument("--trial", type=_non_negative_int, required=True, help="trial number")
+    show.add_argument("--design-out", metavar="F.json", help="write the design file")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.add_argument("--gantt", metavar="F.png", help="draw the lock-step schedule chart")
+    show.set_defaults(func=_cmd_show)
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n-jobs", type=_positive_int, default=1, help="evaluation processes (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
