@@ -95,7 +95,7 @@ def config_from_args(args: argparse.Namespace):
     from ssropt.objectives.design_file import load_design
     from ssropt.objectives.workload_spec import load_workload_file, workload_from_spec
     from ssropt.spaces import SpaceOptions, group_preset, parse_batch_sizes
-    from ssropt.strategies import available_strategies
+    from ssropt.strategies import available_strategies, make_strategy
     from ssropt.study import StudyConfig
 
     if args.model:
@@ -148,6 +148,10 @@ def config_from_args(args: argparse.Namespace):
     )
     space = config.build_space()  # validates platform, dtype, cost model and the space
     space.check_feasible()
+    # refuses, before any study exists, an exhaustive search of a too large space or
+    # more seed designs than the first generation holds
+    make_strategy(config.strategy, space, config.seed, config.population_size,
+                  config.initial_genomes(space))
     return config, space
 
 
@@ -197,7 +201,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     from ssropt.storage import open_storage
     from ssropt.study import load_ssropt_study
 
-    storage = open_storage(args.storage)
+    storage = open_storage(args.storage, must_exist=True)
     study, config = load_ssropt_study(storage, args.study_name)
     if args.budget is not None:
         config = replace(config, budget=args.budget)
@@ -210,7 +214,7 @@ def _cmd_front(args: argparse.Namespace) -> int:
     from ssropt.storage import open_storage
     from ssropt.study import config_summary, load_ssropt_study
 
-    storage = open_storage(args.storage)
+    storage = open_storage(args.storage, must_exist=True)
     study, config = load_ssropt_study(storage, args.study_name)
     rows = front_rows(study, batch=args.batch)
     if args.csv:
@@ -229,7 +233,7 @@ def _cmd_studies(args: argparse.Namespace) -> int:
     from ssropt.storage import open_storage
     from ssropt.study import StudyConfig, StudyError, config_summary
 
-    storage = open_storage(args.storage)
+    storage = open_storage(args.storage, must_exist=True)
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
     if not summaries:
         print("no studies in this storage")
@@ -252,7 +256,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from ssropt.storage import open_storage
     from ssropt.study import GENOME_KEY, StudyError, load_ssropt_study
 
-    storage = open_storage(args.storage)
+    storage = open_storage(args.storage, must_exist=True)
     study, config = load_ssropt_study(storage, args.study_name)
     trials = [t for t in study.get_trials(deepcopy=False) if t.number == args.trial]
     if not trials or trials[0].state != optuna.trial.TrialState.COMPLETE:

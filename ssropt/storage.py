@@ -74,7 +74,7 @@ class StorageError(SsroptError):
 # --------------------------------------------------------------------------- opening
 
 
-def open_storage(url: str | None) -> optuna.storages.BaseStorage:
+def open_storage(url: str | None, must_exist: bool = False) -> optuna.storages.BaseStorage:
     """Open the Optuna storage named by ``url``.
 
     Args:
@@ -82,6 +82,8 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
             file that ``optuna trials --storage PATH --storage-class JournalFileBackend``
             (or plain ``--storage PATH``) can read; ``sqlite:///FILE``,
             ``postgresql[+driver]://…`` or ``mysql[+driver]://…`` for Optuna's RDB storage.
+        must_exist: refuse (instead of creating) a journal or SQLite file that does not
+            exist, for commands that only read or continue existing studies.
 
     Raises:
         StorageError: unknown scheme, missing directory, a file of the wrong kind, a missing
@@ -93,7 +95,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
     if not isinstance(url, str) or not url.strip():
         raise StorageError(f"storage URL {url!r} is empty: give a journal file path or a DB URL")
     if "://" not in url:
-        return _open_journal(url)
+        return _open_journal(url, must_exist)
     scheme = url.split("://", 1)[0]
     dialect = scheme.split("+", 1)[0].lower()
     if dialect not in _RDB_DIALECTS:
@@ -102,14 +104,16 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
             f"storage {_redact(url)!r}: unknown scheme {scheme!r} (use a journal file path, "
             f"sqlite:///FILE, postgresql://… or mysql://…){hint}"
         )
-    return _open_rdb(url, dialect)
+    return _open_rdb(url, dialect, must_exist)
 
 
-def _open_journal(path: str) -> optuna.storages.JournalStorage:
+def _open_journal(path: str, must_exist: bool = False) -> optuna.storages.JournalStorage:
     path = os.path.abspath(os.path.expanduser(path))
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         raise StorageError(f"storage {path!r}: directory {directory!r} does not exist")
+    if must_exist and not os.path.exists(path):
+        raise StorageError(f"storage {path!r} does not exist (no study has been stored there)")
     if os.path.isdir(path):
         raise StorageError(f"storage {path!r} is a directory, not a journal file")
     if os.path.exists(path):
@@ -125,12 +129,60 @@ def _open_journal(path: str) -> optuna.storages.JournalStorage:
         raise StorageError(f"storage {path!r}: directory {directory!r} is not writable")
     try:
         backend = optuna.storages.journal.JournalFileBackend(path)
+        _cut_torn_tail(path, backend)
         return optuna.storages.JournalStorage(backend)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise StorageError(f"storage {path!r}: cannot read the journal: {_one_line(error)}")
 
 
-def _open_rdb(url: str, dialect: str) -> optuna.storages.RDBStorage:
+def _cut_torn_tail(path: str, backend: Any) -> None:
+    """Remove an incomplete last line left by a writer killed in the middle of a batch.
+
+    Optuna's reader skips such a line, but the next append would glue a new entry onto
+    it and turn it into a corrupt line in the middle of the journal, which no reader
+    can get past.  The complete entries before it stay (the run loop skips the designs
+    they hold when it redoes their generation).  Checked under the journal's file lock,
+    so a line another process is still writing is never cut.
+    """
+    if not _ends_torn(path):
+        return
+    lock = getattr(backend, "_lock", None)
+    if lock is not None:
+        lock.acquire()
+    try:
+        if not _ends_torn(path):
+            return
+        with open(path, "rb+") as file:
+            size = file.seek(0, os.SEEK_END)
+            end = size
+            while end > 0:
+                start = max(0, end - 65536)
+                file.seek(start)
+                newline = file.read(end - start).rfind(b"\n")
+                if newline >= 0:
+                    end = start + newline + 1
+                    break
+                end = start
+            file.truncate(end)
+            file.flush()
+            os.fsync(file.fileno())
+        _logger.warning("%s: removed an incomplete last entry (%d bytes)", path, size - end)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _ends_torn(path: str) -> bool:
+    """Whether the file is non-empty and does not end with a line break."""
+    with open(path, "rb") as file:
+        size = file.seek(0, os.SEEK_END)
+        if size == 0:
+            return False
+        file.seek(size - 1)
+        return file.read(1) != b"\n"
+
+
+def _open_rdb(url: str, dialect: str, must_exist: bool = False) -> optuna.storages.RDBStorage:
     import sqlalchemy
 
     shown = _redact(url)
@@ -148,6 +200,11 @@ def _open_rdb(url: str, dialect: str) -> optuna.storages.RDBStorage:
             directory = os.path.dirname(os.path.abspath(database))
             if not os.path.isdir(directory):
                 raise StorageError(f"storage {shown!r}: directory {directory!r} does not exist")
+            if must_exist and not os.path.exists(database):
+                raise StorageError(
+                    f"storage {shown!r}: database file {database!r} does not exist "
+                    "(no study has been stored there)"
+                )
     else:
         # Check a pooled connection before use: servers drop idle connections between
         # generations, and a dead one would fail the whole batch.

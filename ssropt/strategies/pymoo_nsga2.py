@@ -51,6 +51,9 @@ from ssropt.strategies.base import Strategy, constraint_names
 #: distribution indices of SBX and PM: small values spread offspring over integer domains
 CROSSOVER_ETA = 3.0
 MUTATION_ETA = 3.0
+#: genes mutated per child on average; pymoo's default (one) let the hybrid search
+#: converge too early on DeiT-T (measured: see README, "Search")
+MUTATED_GENES = 3.0
 
 
 class GenomeProblem(Problem):
@@ -111,7 +114,13 @@ class PymooNsga2(Strategy):
                 self.initial, space.label_genes, space.options.min_accelerators
             ),
             crossover=SBX(prob=0.9, eta=CROSSOVER_ETA, vtype=float, repair=RoundingRepair()),
-            mutation=PM(prob=1.0, eta=MUTATION_ETA, vtype=float, repair=RoundingRepair()),
+            mutation=PM(
+                prob=1.0,
+                prob_var=min(1.0, MUTATED_GENES / space.n_genes),
+                eta=MUTATION_ETA,
+                vtype=float,
+                repair=RoundingRepair(),
+            ),
             eliminate_duplicates=True,
         )
         self._algorithm.setup(
