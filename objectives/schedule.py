@@ -32,7 +32,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -61,6 +61,7 @@ class ScheduleSummary:
     rhs_buffers: np.ndarray
     variants: np.ndarray
     counts: np.ndarray
+    first_kind: int = -1  # row of its first step kind in the scheduler's kind table
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ class LockStepScheduler:
         self.qkv = np.flatnonzero(workload.shape_arrays()["attention_input"])
         self._cache: dict[bytes, ScheduleSummary] = {}
         self._max_cache = max_cache
+        self._new_kinds: list[ScheduleSummary] = []
+        self._kind_rows = 0
+        self._kind_index = np.zeros((0, self.n_nodes), dtype=np.int32)
+        self._kind_count = np.zeros(0)
 
     # -- graph ---------------------------------------------------------------------------
     @staticmethod
@@ -130,8 +135,28 @@ class LockStepScheduler:
             computed = self._compute(batch[rows].astype(np.int64), assignment[rows].astype(np.int64))
             if len(self._cache) + len(computed) > self._max_cache:
                 self._cache.clear()
-            self._cache.update(zip(missing.keys(), computed))
+                self._new_kinds, self._kind_rows = [], 0
+                self._kind_index = self._kind_index[:0]
+                self._kind_count = self._kind_count[:0]
+            registered = []
+            for summary in computed:
+                registered.append(replace(summary, first_kind=self._kind_rows))
+                self._kind_rows += summary.counts.size
+            self._new_kinds.extend(registered)
+            self._cache.update(zip(missing.keys(), registered))
         return [self._cache[key] for key in keys]
+
+    def kind_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every cached step kind: ``(rows, J)`` int32 ``node * N_VARIANTS + variant``
+        (a flat offset into a ``(J, N_VARIANTS)`` cost table) and ``(rows,)`` counts."""
+        if self._new_kinds:
+            offsets = (np.arange(self.n_nodes) * N_VARIANTS).astype(np.int32)
+            self._kind_index = np.concatenate(
+                [self._kind_index] + [sm.variants.astype(np.int32) + offsets for sm in self._new_kinds]
+            )
+            self._kind_count = np.concatenate([self._kind_count] + [sm.counts for sm in self._new_kinds])
+            self._new_kinds = []
+        return self._kind_index, self._kind_count
 
     def jobs(self, batch: int, assignment: np.ndarray) -> Jobs:
         """Every job of one design's schedule (for charts and tests)."""

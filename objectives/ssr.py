@@ -295,24 +295,31 @@ class SsrModel:
 
     @staticmethod
     def _unique_keys(batch: np.ndarray, assign: np.ndarray):
+        """Distinct ``[batch, assignment...]`` rows and each design's row index."""
         keys = np.concatenate([batch[:, None].astype(np.int64), assign], axis=1)
+        base = int(assign.shape[1])
+        if base ** base * (int(batch.max()) + 1) < 2**62:  # pack each row into one integer
+            packed = keys[:, 1:] @ (base ** np.arange(base, dtype=np.int64)) + keys[:, 0] * base**base
+            _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+            return keys[first], inverse.ravel()
         uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
         return uniq, inverse.ravel()
 
     def _schedule_sum(self, summaries, inverse, tables):
         """Sum over step kinds of count x slowest job, for each cost table ``(n, J, 9)``."""
-        n_kinds = np.array([sm.counts.size for sm in summaries], dtype=np.int64)
-        variants = np.concatenate([sm.variants for sm in summaries]).astype(np.int64)
-        counts = np.concatenate([sm.counts for sm in summaries]).astype(float)
-        start = np.concatenate([[0], np.cumsum(n_kinds)[:-1]])
-        per_design = n_kinds[inverse]
+        kind_index, kind_count = self.scheduler.kind_table()
+        first = np.array([sm.first_kind for sm in summaries], dtype=np.int64)[inverse]
+        per_design = np.array([sm.counts.size for sm in summaries], dtype=np.int64)[inverse]
         design = np.repeat(np.arange(inverse.size), per_design)
         offset = np.arange(design.size) - np.repeat(np.cumsum(per_design) - per_design, per_design)
-        row = np.repeat(start[inverse], per_design) + offset
-        v = variants[row]  # (P, J)
-        node = np.arange(v.shape[1])[None, :]
+        row = np.repeat(first, per_design) + offset
+        # flat index of (design, node, variant) in a (n, J, N_VARIANTS) cost table
+        stride = kind_index.shape[1] * N_VARIANTS
+        dtype = np.int32 if inverse.size * stride < 2**31 else np.int64
+        flat = kind_index[row] + (design * stride).astype(dtype)[:, None]
+        weights = kind_count[row]
         out = []
         for table in tables:
-            step_time = table[design[:, None], node, v].max(axis=1)
-            out.append(np.bincount(design, weights=counts[row] * step_time, minlength=inverse.size))
+            step_time = np.take(table.ravel(), flat).max(axis=1)
+            out.append(np.bincount(design, weights=weights * step_time, minlength=inverse.size))
         return out

@@ -10,6 +10,8 @@ to the SSR estimator specification (``AccelLayer`` ``Esti_SSR_Embed+Block+ClassB
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ssropt.objectives.platform import DataType, Platform
@@ -86,8 +88,27 @@ def broadcast_factor(a, b, c):
     return factor, height
 
 
+_TABLE_SIZE = 65
+
+
+@functools.cache
+def _broadcast_table() -> np.ndarray:
+    """(A_BRO, C_BRO, columns) of every array up to 64 x 64 x 64, ``(3, 65, 65, 65)``."""
+    a, b, c = np.meshgrid(*(np.arange(_TABLE_SIZE),) * 3, indexing="ij")
+    return np.stack(_broadcast_and_columns(np.maximum(a, 1), np.maximum(b, 1), np.maximum(c, 1)))
+
+
 def broadcast_and_columns(a, b, c):
-    """(A_BRO, C_BRO, columns) of AIE arrays (6.2 rules 5 and 7)."""
+    """(A_BRO, C_BRO, columns) of AIE arrays (6.2 rules 5 and 7), from a cached table."""
+    a, b, c = np.asarray(a), np.asarray(b), np.asarray(c)
+    if max(a.max(initial=0), b.max(initial=0), c.max(initial=0)) >= _TABLE_SIZE:
+        return _broadcast_and_columns(a, b, c)
+    table = _broadcast_table()
+    flat = (a * _TABLE_SIZE + b) * _TABLE_SIZE + c
+    return tuple(np.take(table[i].ravel(), flat) for i in range(3))
+
+
+def _broadcast_and_columns(a, b, c):
     narrow = c <= 8
     c_bro_n, height_n = broadcast_factor(a, b, c)
     a_bro_w, height_w = broadcast_factor(c, b, a)
