@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from ssropt.objectives.errors import SsroptError
-from ssropt.objectives.evaluation import Evaluation
+from ssropt.objectives.evaluation import Evaluation, budget_violations
 
 if TYPE_CHECKING:
     from ssropt.objectives.design import DesignBatch
@@ -422,13 +422,12 @@ def evaluate_charm(
         "hardened": np.zeros_like(assignment, shape=built.shape),
     }
     charm, budget = platform.charm, platform.budget
-    violations = {
-        "aie": accelerators["aie"].sum(axis=1) - budget.aie,
-        "plio_in": accelerators["plio_in"].sum(axis=1) - charm.plio_in,
-        "plio_out": accelerators["plio_out"].sum(axis=1) - charm.plio_out,
-        "bram": accelerators["bram"].sum(axis=1) - charm.bram,
-        "uram": accelerators["uram"].sum(axis=1) - charm.uram,
-        "columns": accelerators["columns"].max(axis=1) - budget.columns,
+    violations = budget_violations(
+        accelerators,
+        {"aie": budget.aie, "plio_in": charm.plio_in, "plio_out": charm.plio_out,
+         "bram": charm.bram, "uram": charm.uram, "columns": budget.columns},
+    )
+    violations |= {
         "array_shape": per_acc(used.shape_excess).sum(axis=1),
         "unused_accelerator": (built & ~owned.any(axis=2)).sum(axis=1),
     }

@@ -20,6 +20,16 @@ PER_DESIGN_FIELDS = (
 )
 
 
+def budget_violations(accelerators: dict[str, np.ndarray], budgets: dict[str, float]) -> dict[str, np.ndarray]:
+    """``used - budget`` of the chip-wide resources: totals over accelerators, except
+    ``columns``, which each accelerator must respect on its own (the widest counts)."""
+    out = {}
+    for name, budget in budgets.items():
+        used = accelerators[name]
+        out[name] = (used.max(axis=1) if name == "columns" else used.sum(axis=1)) - budget
+    return out
+
+
 @dataclass
 class Evaluation:
     """Objectives, constraints and resources of N designs.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ssropt.objectives.design import DesignBatch, relabel_by_first_use
-from ssropt.objectives.evaluation import Evaluation
+from ssropt.objectives.evaluation import RESOURCE_FIELDS, Evaluation, budget_violations
 from ssropt.objectives.platform import DataType, Platform
 from ssropt.objectives.schedule import FINAL, FIRST, LAST, N_VARIANTS, LockStepScheduler
 from ssropt.objectives.ssr_accelerator import (
@@ -222,13 +222,10 @@ class SsrModel:
 
         heads_ok = (self.heads % dup == 0) & ((dup == 1) | attention_only)
         empty = used & ~on.any(axis=2)
-        violations = {
-            "aie": acc["aie"].sum(axis=1) - budget.aie,
-            "plio_in": acc["plio_in"].sum(axis=1) - budget.plio_in,
-            "plio_out": acc["plio_out"].sum(axis=1) - budget.plio_out,
-            "bram": acc["bram"].sum(axis=1) - budget.bram,
-            "uram": acc["uram"].sum(axis=1) - budget.uram,
-            "columns": worst(columns) - budget.columns,
+        violations = budget_violations(
+            acc, {name: getattr(budget, name) for name in RESOURCE_FIELDS}
+        )
+        violations |= {
             "array_dim": worst(np.maximum(np.maximum(a, b), c)) - s.array_dim_max,
             "array_ac": worst(a * c) - s.ac_max,
             "array_ac_both": worst(np.minimum(a, c)) - s.ac_both_max,
