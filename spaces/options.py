@@ -40,17 +40,14 @@ def parse_batch_sizes(text: str | int | list) -> tuple[int, ...]:
         for part in str(text).split(","):
             part = part.strip()
             try:
-                if "-" in part:
-                    lo, hi = (int(x) for x in part.split("-", 1))
-                    if lo > hi:
-                        raise SpaceError(f"invalid batch range {part!r}: {lo} > {hi}")
-                    values.extend(range(lo, hi + 1))
-                else:
-                    values.append(int(part))
+                bounds = [int(x) for x in part.split("-", 1)]
             except ValueError:
                 raise SpaceError(
                     f"invalid batch sizes {text!r}: use a range like 1-8 or a list like 1,3,6"
                 ) from None
+            if len(bounds) == 2 and bounds[0] > bounds[1]:
+                raise SpaceError(f"invalid batch range {part!r}: {bounds[0]} > {bounds[1]}")
+            values.extend(range(bounds[0], bounds[-1] + 1))
     if not values or any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in values):
         raise SpaceError(f"invalid batch sizes {text!r}: batch sizes must be positive integers")
     if max(values) > 1024:

@@ -251,8 +251,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     import numpy as np
     import optuna
 
-    from ssropt.report import evaluation_record, format_record
     from ssropt.objectives.design_file import design_to_spec
+    from ssropt.report import evaluation_record, format_record
     from ssropt.storage import open_storage
     from ssropt.study import GENOME_KEY, StudyError, load_ssropt_study
 
