@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--scalar", type=int, default=500, help="designs in the one-at-a-time loop (default 500)"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="warm calls timed; the fastest counts (default 5)"
+    )
     args = parser.parse_args(argv)
 
     gen_s, (designs, drawn) = timed(lambda: feasible_designs(args.n, args.seed))
@@ -85,7 +88,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     model = new_model()
     cold_s, cold = timed(lambda: model.evaluate(designs, detail=False))
-    warm_s, warm = timed(lambda: model.evaluate(designs, detail=False))
+    # the machine may be shared: repeat the warm call and keep the fastest (as timeit does)
+    warm_runs = [timed(lambda: model.evaluate(designs, detail=False)) for _ in range(args.repeat)]
+    warm_s, warm = min(warm_runs, key=lambda run: run[0])
     assert np.array_equal(cold.latency_s, warm.latency_s)
     assert cold.feasible.all(), "a design kept as feasible is infeasible on re-evaluation"
 

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -378,14 +379,17 @@ def test_bad_urls_raise_one_line_errors_and_create_no_file(
     assert sorted(os.listdir(tmp_path)) == before
 
 
-@pytest.mark.skipif(
-    "SSROPT_TEST_POSTGRES_URL" not in os.environ,
-    reason="set SSROPT_TEST_POSTGRES_URL=postgresql://… to test against a PostgreSQL server",
-)
-def test_postgres_round_trip() -> None:
-    url = os.environ["SSROPT_TEST_POSTGRES_URL"]
+def _postgres_study_name() -> str:
+    # Unique, so the tests can share one database (also an external SSROPT_TEST_POSTGRES_URL).
+    return f"ssropt-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def test_postgres_round_trip(postgres_url: str) -> None:
+    url = postgres_url
     storage = open_storage(url)
-    name = f"ssropt-test-{os.getpid()}"
+    assert isinstance(storage, optuna.storages.RDBStorage)
+    assert storage.engine.dialect.name == "postgresql"
+    name = _postgres_study_name()
     study = optuna.create_study(storage=storage, study_name=name, directions=["minimize"] * 2)
     try:
         records = make_records(25)
@@ -396,3 +400,45 @@ def test_postgres_round_trip() -> None:
             assert_same_trial(got, expected_trial(record))
     finally:
         optuna.delete_study(study_name=name, storage=storage)
+
+
+def test_postgres_batches_interleave_with_optuna_and_keep_the_checkpoint(
+    postgres_url: str,
+) -> None:
+    """Several batches through the study's cached storage, Optuna's own trials in between,
+    FAIL/PRUNED records and the study-level checkpoint, all read back by a fresh process's
+    view (a new ``open_storage`` + ``optuna.load_study``)."""
+    name = _postgres_study_name()
+    study = new_study(postgres_url, name)
+    try:
+        first, second = make_records(4), make_records(3, start=5)
+        second[1] = TrialRecord(
+            second[1].params, DISTRIBUTIONS, None, state=TrialState.FAIL, user_attrs={"why": "x"}
+        )
+        second[2] = TrialRecord(
+            second[2].params, DISTRIBUTIONS, (0.25, 3.0), state=TrialState.PRUNED
+        )
+        write_trials(study._storage, study._study_id, first, {"ssropt:checkpoint": {"gen": 0}})
+        trial = study.ask(DISTRIBUTIONS)
+        study.tell(trial, [1.0, 2.0])
+        write_trials(
+            study._storage,
+            study._study_id,
+            second,
+            {"ssropt:checkpoint": {"gen": 1, "rng": [1, 2]}, "ssropt:seed": 42},
+        )
+        assert [t.number for t in study.trials] == list(range(8))  # the cache sees the batch
+
+        loaded = optuna.load_study(study_name=name, storage=open_storage(postgres_url))
+        trials = loaded.get_trials()
+        assert [t.number for t in trials] == list(range(8))
+        assert trials[4].values == [1.0, 2.0]
+        for got, record in zip(trials[:4] + trials[5:], first + second):
+            assert_same_trial(got, expected_trial(record))
+        assert trials[0].constraints["inf"] == -math.inf
+        assert loaded._storage.get_study_system_attrs(loaded._study_id) == {
+            "ssropt:checkpoint": {"gen": 1, "rng": [1, 2]},
+            "ssropt:seed": 42,
+        }
+    finally:
+        optuna.delete_study(study_name=name, storage=open_storage(postgres_url))

@@ -1,0 +1,64 @@
+"""Shared fixtures: a throw-away PostgreSQL server for the tests that need one.
+
+``postgres_url`` is ``$SSROPT_TEST_POSTGRES_URL`` when that is set, otherwise the URL of
+the ``postgres_server`` this session starts (see ``tests/postgres_server.py``). Without the
+PostgreSQL binaries (or the psycopg driver) those tests are skipped locally, but fail when
+``CI`` is set: CI must never skip them silently.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from typing import NoReturn
+
+import pytest
+from postgres_server import PostgresServer, PostgresUnavailable
+
+POSTGRES_URL_VARIABLE = "SSROPT_TEST_POSTGRES_URL"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if in_ci():
+        pytest.fail(
+            f"{reason} (CI is set: tests that need PostgreSQL must run there, not skip)",
+            pytrace=False,
+        )
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server started for this session, with ``.url``, ``.stop()``, ``.start()``.
+
+    Always a local throw-away server (even if ``$SSROPT_TEST_POSTGRES_URL`` is set), so a
+    test may stop and restart it; ``.url`` stays valid across that.
+    """
+    if importlib.util.find_spec("psycopg") is None:
+        _unavailable("the psycopg driver is not installed: pip install -e '.[postgres]'")
+    try:
+        server = PostgresServer.launch()
+    except PostgresUnavailable as error:
+        missing = str(error)
+    else:
+        missing = None
+    if missing is not None:  # outside the except: no chained traceback in the report
+        _unavailable(missing)
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """A ``postgresql+psycopg://`` URL of a database the tests may create studies in."""
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if url:
+        return url
+    return request.getfixturevalue("postgres_server").url
