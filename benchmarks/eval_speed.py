@@ -31,6 +31,7 @@ import json
 import time
 
 import numpy as np
+
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from ssropt.objectives.errors import SsroptError
 from ssropt.objectives.evaluation import Evaluation, budget_violations
 

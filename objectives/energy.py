@@ -67,11 +67,13 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from ssropt.objectives.errors import SsroptError
 from ssropt.objectives.platform import PlatformError
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
+
     from ssropt.objectives.platform import Platform, PowerConstants
 
 _ENERGY_FIELD_PREFIX = "dynamic_j_per_op_"

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ssropt.objectives.workload import Role, Section, Workload
+from ssropt.objectives.workload import Section, Workload
 
 #: variant code bits (after the +1 offset)
 LAST, FIRST, FINAL = 1, 2, 4

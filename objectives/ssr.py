@@ -23,11 +23,11 @@ from ssropt.objectives.evaluation import RESOURCE_FIELDS, Evaluation, budget_vio
 from ssropt.objectives.platform import DataType, Platform
 from ssropt.objectives.schedule import FINAL, FIRST, LAST, N_VARIANTS, LockStepScheduler
 from ssropt.objectives.ssr_accelerator import (
-    place_buffers,
-    partition_factors,
     broadcast_and_columns,
     ceil_div,
     layer_cycles,
+    partition_factors,
+    place_buffers,
     ram_banks,
 )
 from ssropt.objectives.workload import Role, Section, Workload

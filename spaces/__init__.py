@@ -1,6 +1,12 @@
 """Search spaces: genomes <-> designs, families, repair and constraints."""
 
-from ssropt.spaces.options import FAMILIES, GROUP_PRESETS, SpaceError, SpaceOptions, parse_batch_sizes
+from ssropt.spaces.options import (
+    FAMILIES,
+    GROUP_PRESETS,
+    SpaceError,
+    SpaceOptions,
+    parse_batch_sizes,
+)
 from ssropt.spaces.space import DIRECTIONS, OBJECTIVE_NAMES, Space, SpaceEvaluation, group_preset
 
 __all__ = [

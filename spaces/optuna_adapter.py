@@ -32,6 +32,7 @@ from optuna.distributions import IntDistribution
 
 if TYPE_CHECKING:
     from optuna.trial import BaseTrial
+
     from ssropt.spaces.space import Space
 
 

@@ -7,4 +7,4 @@ returns the same dict as ``ssropt evaluate --json``.
 from ssropt.report import evaluate
 
 __version__ = "0.1.0"
-__all__ = ["evaluate", "__version__"]
+__all__ = ["__version__", "evaluate"]

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from ssropt.objectives.platform import PLATFORM_DIR
 
 import ssropt
 from ssropt.cli import main
+from ssropt.objectives.platform import PLATFORM_DIR
 
 NODES = ("q", "k", "v", "attn_qk", "attn_av", "proj", "fc1", "fc2")
 SSR_DESIGN = {

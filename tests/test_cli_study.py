@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
-from ssropt.spaces import Space, SpaceOptions
 
 from ssropt.cli import main
 from ssropt.runner import run_study
+from ssropt.spaces import Space, SpaceOptions
 from ssropt.storage import open_storage
 from ssropt.strategies import space_size
 from ssropt.study import (

@@ -149,7 +149,7 @@ class Strategy(ABC):
         """
         try:
             envelope = pickle.loads(state)
-        except Exception as error:  # noqa: BLE001 - any unpickling failure means a bad file
+        except Exception as error:
             raise SsroptError(f"strategy {self.name!r}: unreadable checkpoint ({error})") from None
         if not isinstance(envelope, dict) or envelope.get("format") != STATE_FORMAT:
             raise SsroptError(f"strategy {self.name!r}: not a checkpoint of format {STATE_FORMAT}")

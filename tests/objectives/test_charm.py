@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from ssropt.objectives.charm import evaluate_charm, kernel_cycles, layer_cycles, resources
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.platform import load_platform

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from ssropt.objectives.energy import (
     baseline_power_w,
     energy_j_per_image,

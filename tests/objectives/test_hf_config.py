@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from ssropt.objectives.hf_config import from_hf_config
 from ssropt.objectives.workload import WorkloadError
 from ssropt.objectives.workload_spec import workload_from_spec

@@ -9,6 +9,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from ssropt.objectives.schedule import LockStepScheduler
 from ssropt.objectives.zoo import build_model
 

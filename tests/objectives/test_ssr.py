@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform

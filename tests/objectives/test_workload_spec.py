@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+
 from ssropt.objectives.workload import Role, WorkloadError
 from ssropt.objectives.workload_spec import load_workload_file, workload_from_spec
 from ssropt.objectives.zoo import build_model

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from ssropt.objectives.workload import Role, Section, WorkloadError
 from ssropt.objectives.workload_spec import workload_from_spec
 from ssropt.objectives.zoo import BLOCK_NODES, build_model, known_models, transformer

@@ -7,13 +7,13 @@ import importlib.util
 import moocore
 import numpy as np
 import pytest
+
 from ssropt.objectives.errors import SsroptError
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform
 from ssropt.objectives.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions, group_preset
 from ssropt.spaces.optuna_adapter import genome_distributions, genome_params, params_genome
-
 from ssropt.strategies import (
     STRATEGIES,
     Exhaustive,
