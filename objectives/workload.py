@@ -13,7 +13,7 @@ Example:
     >>> from ssropt.objectives.workload import gemm_chain
     >>> w = gemm_chain([("l0", 192, 192, 576, 1), ("l1", 192, 576, 192, 1)])
     >>> w.ops_per_image
-    884736
+    84934656
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import numpy as np
 from ssropt.objectives.design import PARAM_NAMES, DesignBatch, relabel_by_first_use
 from ssropt.objectives.evaluation import Evaluation
 from ssropt.objectives.model import CostModel
+from ssropt.objectives.ssr_accelerator import broadcast_and_columns
 from ssropt.spaces.genes import parameter_values, sample_genomes, value_index
 from ssropt.spaces.options import GROUP_PRESETS, SpaceError, SpaceOptions
 
@@ -197,7 +198,6 @@ class Space:
         """Constraint names and ``(n, m)`` values: the model's plus the space's own."""
         names, G = result.constraint_matrix()
         extra_names, extra = [], []
-        n_acc = np.array([0])
         if self.options.min_accelerators > 1:
             n_acc = (result.accelerators["aie"] > 0).sum(axis=1)
             extra_names.append("min_accelerators")
@@ -207,7 +207,6 @@ class Space:
             extra.append(result.latency_s - self.options.latency_ceiling_s)
         if extra:
             G = np.concatenate([G, np.stack(extra, axis=1).astype(float)], axis=1)
-        del n_acc
         return names + extra_names, G
 
     def latency_lower_bound(self) -> float:
@@ -277,15 +276,11 @@ class Space:
         a_ge_c = a >= c
         a[:] = np.where(too_big & a_ge_c, np.maximum(1, s.ac_max // np.maximum(c, 1)), a)
         c[:] = np.where(too_big & ~a_ge_c, np.maximum(1, s.ac_max // np.maximum(a, 1)), c)
-        from ssropt.objectives.ssr_accelerator import broadcast_and_columns
-
         used = a > 0
-        safe = np.where(used, 1, 0)
         _, _, cols = broadcast_and_columns(np.maximum(a, 1), np.ones_like(b), np.maximum(c, 1))
         b_cap = np.maximum(1, self.model.platform.budget.columns // np.maximum(cols, 1))
         b_values = self.values["b"]
         b[:] = np.where(used, b_values[value_index(b_values, np.minimum(b, b_cap))], 0)
-        del safe
         return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
 
     def _shrink(self, designs: DesignBatch, ratio: np.ndarray) -> DesignBatch:
@@ -308,10 +303,6 @@ class Space:
             shrunk = np.maximum(1, np.floor(params[:, :, i] * scale)).astype(np.int64)
             params[:, :, i] = np.where(used & (rest < 0.999), shrunk, params[:, :, i])
         return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
-
-    # -- description ---------------------------------------------------------------------------
-    def describe(self) -> dict:
-        return {"options": self.options.to_dict(), "n_genes": self.n_genes, "gene_names": self.gene_names}
 
 
 def _replace(designs: DesignBatch, index: np.ndarray, part: DesignBatch) -> DesignBatch:
