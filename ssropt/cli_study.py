@@ -12,7 +12,7 @@ from ssropt.objectives.errors import SsroptError
 from ssropt.storage import DEFAULT_STORAGE
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -22,7 +22,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _non_negative_int(text: str) -> int:
+def non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -42,7 +42,7 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _storage_arg(p: argparse.ArgumentParser) -> None:
+def add_storage_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--storage",
         default=DEFAULT_STORAGE,
@@ -52,51 +52,56 @@ def _storage_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _study_args(p: argparse.ArgumentParser) -> None:
-    _storage_arg(p)
+    add_storage_argument(p)
     p.add_argument("--study-name", required=True, help="the study's name")
 
 
-def add_search_arguments(p: argparse.ArgumentParser) -> None:
-    """The options that define a study (shared by run and create-study)."""
+def add_workload_arguments(p: argparse.ArgumentParser) -> None:
+    """The workload and hardware options (shared by run and compare)."""
     work = p.add_argument_group("workload")
     source = work.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="a zoo model: deit-t, deit-s, vit-b16, bert-base, ...")
     source.add_argument("--workload", metavar="FILE", help="workload object in JSON or TOML")
-    work.add_argument("--tokens", type=_positive_int, help="tokens (rows) per image")
-    work.add_argument("--blocks", type=_positive_int, help="encoder blocks")
+    work.add_argument("--tokens", type=positive_int, help="tokens (rows) per image")
+    work.add_argument("--blocks", type=positive_int, help="encoder blocks")
     work.add_argument("--no-embed-head", action="store_true", help="block nodes only")
     hw = p.add_argument_group("hardware")
     hw.add_argument("--platform", default="vck190", help="platform name or TOML path (default vck190)")
     hw.add_argument("--dtype", default="int8", help="data type: int8, int16, fp32 (default int8)")
     hw.add_argument("--cost-model", default="ssr", help="ssr (default) or charm")
+
+
+def add_batch_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch", default="1-8", help="batch sizes: a range 1-8 or a list 1,3,6 (default 1-8)")
+
+
+def add_search_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that define a study (shared by run and create-study)."""
+    add_workload_arguments(p)
     sp = p.add_argument_group("search space")
     sp.add_argument("--space", default="hybrid", help="hybrid (default), sequential or spatial")
-    sp.add_argument("--batch", default="1-8", help="batch sizes: a range 1-8 or a list 1,3,6 (default 1-8)")
-    sp.add_argument("--min-accelerators", type=_positive_int, default=1)
-    sp.add_argument("--max-accelerators", type=_positive_int, help="default: one per node group")
+    add_batch_argument(sp)
+    sp.add_argument("--min-accelerators", type=positive_int, default=1)
+    sp.add_argument("--max-accelerators", type=positive_int, help="default: one per node group")
     sp.add_argument("--latency-ceiling", type=_positive_float, metavar="S", help="constraint: latency <= S seconds")
     sp.add_argument("--group", default="none", help="node grouping: none (default), qkv, attention")
     sp.add_argument("--no-repair", action="store_true", help="evaluate genomes without repair")
     se = p.add_argument_group("search")
     se.add_argument("--strategy", default="nsga2", help="nsga2 (default), optuna-nsga2, tpe, random, qmc, gp, exhaustive")
     limit = se.add_mutually_exclusive_group()
-    limit.add_argument("--budget", type=_positive_int, help="evaluations (default 2000)")
+    limit.add_argument("--budget", type=positive_int, help="evaluations (default 2000)")
     limit.add_argument("--time-limit", type=_positive_float, metavar="S", help="seconds of search")
-    se.add_argument("--population", type=_positive_int, default=100, help="designs per generation (default 100)")
-    se.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    se.add_argument("--population", type=positive_int, default=100, help="designs per generation (default 100)")
+    se.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     se.add_argument("--seed-design", action="append", default=[], metavar="F.json",
                     help="a design file to put in the first generation (repeatable)")
     p.add_argument("--study-name", help="default: MODEL-SPACE-STRATEGY-TIMESTAMP")
-    _storage_arg(p)
+    add_storage_argument(p)
 
 
-def config_from_args(args: argparse.Namespace):
-    """Validate the search options and build the StudyConfig (nothing is written)."""
-    from ssropt.objectives.design_file import load_design
+def workload_from_args(args: argparse.Namespace):
+    """The Workload of ``--model`` (with its options) or ``--workload FILE``."""
     from ssropt.objectives.workload_spec import load_workload_file, workload_from_spec
-    from ssropt.spaces import SpaceOptions, group_preset, parse_batch_sizes
-    from ssropt.strategies import available_strategies, make_strategy
-    from ssropt.study import StudyConfig
 
     if args.model:
         spec: dict = {"model": args.model}
@@ -111,6 +116,17 @@ def config_from_args(args: argparse.Namespace):
         if args.tokens or args.blocks or args.no_embed_head:
             raise SsroptError("--tokens, --blocks and --no-embed-head go with --model, not --workload")
         workload = load_workload_file(args.workload)
+    return workload
+
+
+def config_from_args(args: argparse.Namespace):
+    """Validate the search options and build the StudyConfig (nothing is written)."""
+    from ssropt.objectives.design_file import load_design
+    from ssropt.spaces import SpaceOptions, group_preset, parse_batch_sizes
+    from ssropt.strategies import available_strategies, make_strategy
+    from ssropt.study import StudyConfig
+
+    workload = workload_from_args(args)
     if args.strategy not in available_strategies():
         raise SsroptError(
             f"unknown strategy {args.strategy!r}: known strategies are {', '.join(available_strategies())}"
@@ -155,9 +171,13 @@ def config_from_args(args: argparse.Namespace):
     return config, space
 
 
+def workload_label(workload: dict) -> str:
+    """A short name of a workload spec: the zoo model, the HF config's folder, or gemms."""
+    return workload.get("model") or Path(str(workload.get("hf_config", "gemms"))).parent.name or "workload"
+
+
 def _default_name(config) -> str:
-    work = config.workload
-    model = work.get("model") or Path(str(work.get("hf_config", "gemms"))).parent.name or "workload"
+    model = workload_label(config.workload)
     return f"{model}-{config.space['family']}-{config.strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
@@ -289,7 +309,7 @@ def add_study_commands(sub) -> None:
         "latency-throughput Pareto front at the end.",
     )
     add_search_arguments(run)
-    _run_options(run)
+    run_options(run)
     run.set_defaults(func=_cmd_run)
 
     resume = sub.add_parser(
@@ -297,8 +317,8 @@ def add_study_commands(sub) -> None:
         description="Resume a study from its storage: the same front as an uninterrupted run.",
     )
     _study_args(resume)
-    resume.add_argument("--budget", type=_positive_int, help="new total evaluation budget")
-    _run_options(resume)
+    resume.add_argument("--budget", type=positive_int, help="new total evaluation budget")
+    run_options(resume)
     resume.set_defaults(func=_cmd_resume)
 
     front = sub.add_parser("front", help="print or export a study's Pareto front",
@@ -307,22 +327,27 @@ def add_study_commands(sub) -> None:
     front.add_argument("--csv", metavar="F")
     front.add_argument("--json", metavar="F")
     front.add_argument("--plot", metavar="F.png")
-    front.add_argument("--batch", type=_positive_int, help="restrict to one batch size")
+    front.add_argument("--batch", type=positive_int, help="restrict to one batch size")
     front.set_defaults(func=_cmd_front)
 
     studies = sub.add_parser("studies", help="list the studies of a storage")
-    _storage_arg(studies)
+    add_storage_argument(studies)
     studies.set_defaults(func=_cmd_studies)
 
     show = sub.add_parser("show", help="evaluate and print one trial's design")
     _study_args(show)
-    show.add_argument("--trial", type=_non_negative_int, required=True, help="trial number")
+    show.add_argument("--trial", type=non_negative_int, required=True, help="trial number")
     show.add_argument("--design-out", metavar="F.json", help="write the design file")
     show.add_argument("--json", action="store_true", help="print one JSON object")
     show.add_argument("--gantt", metavar="F.png", help="draw the lock-step schedule chart")
     show.set_defaults(func=_cmd_show)
 
+    from ssropt.compare_cli import add_compare_command
 
-def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n-jobs", type=_positive_int, default=1, help="evaluation processes (default 1)")
+    add_compare_command(sub)
+
+
+def run_options(p: argparse.ArgumentParser) -> None:
+    """--n-jobs and --quiet (run, resume, compare)."""
+    p.add_argument("--n-jobs", type=positive_int, default=1, help="evaluation processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

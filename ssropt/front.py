@@ -85,12 +85,13 @@ def format_front(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_csv(rows: list[dict], path: str | Path) -> None:
+def write_csv(rows: list[dict], path: str | Path, fields: tuple[str, ...] = FRONT_FIELDS) -> None:
+    """One row per front point with the columns ``fields`` (the assignment as JSON)."""
     with _open_out(path) as fh:
         writer = csv.writer(fh)
-        writer.writerow(FRONT_FIELDS)
+        writer.writerow(fields)
         for r in rows:
-            writer.writerow([json.dumps(r[k]) if k == "assignment" else r[k] for k in FRONT_FIELDS])
+            writer.writerow([json.dumps(r[k]) if k == "assignment" else r[k] for k in fields])
 
 
 def write_json(rows: list[dict], path: str | Path) -> None:

@@ -29,10 +29,13 @@ from ssropt.objectives.errors import SsroptError
 
 __all__ = [
     "ParetoInputError",
+    "best_throughput_at_latency",
     "dominates_or_equals_at_every_latency",
     "hypervolume",
     "igd_plus",
+    "latency_reduction_at_throughput",
     "latency_throughput_front",
+    "lowest_latency_at_throughput",
     "pareto_mask",
     "throughput_gain_at_latency",
 ]
@@ -192,6 +195,58 @@ def _best_throughput(front: np.ndarray, ceilings: np.ndarray) -> np.ndarray:
     return best
 
 
+def _lowest_latency(front: np.ndarray, floors: np.ndarray) -> np.ndarray:
+    """Lowest latency of ``front`` with throughput ``>= floor`` per floor; NaN if none."""
+    lowest = np.full(floors.shape, np.nan)
+    if len(front) == 0:
+        return lowest
+    order = np.argsort(-front[:, 1], kind="stable")  # throughput descending
+    throughput = -front[order, 1]  # ascending, for searchsorted
+    running_lowest = np.minimum.accumulate(front[order, 0])
+    count = np.searchsorted(throughput, -floors, side="right")  # points with throughput >= floor
+    has_any = count > 0
+    lowest[has_any] = running_lowest[count[has_any] - 1]
+    return lowest
+
+
+def best_throughput_at_latency(front: ArrayLike, ceilings: ArrayLike) -> np.ndarray:
+    """Best throughput of ``front`` among its points with latency ``<=`` each ceiling.
+
+    Args:
+        front: ``(n, 2)`` array of ``(latency, throughput)`` rows (any point set).
+        ceilings: latency budgets, any shape.
+
+    Returns:
+        Array of ``ceilings``' shape; NaN where no point is within the ceiling.
+
+    Example:
+        >>> best_throughput_at_latency([[1.0, 10.0], [2.0, 40.0]], [0.5, 1.5, 2.0])
+        array([nan, 10., 40.])
+    """
+    points = _front(front, "front")
+    ceilings = np.asarray(ceilings, dtype=float)
+    return _best_throughput(points, ceilings.ravel()).reshape(ceilings.shape)
+
+
+def lowest_latency_at_throughput(front: ArrayLike, floors: ArrayLike) -> np.ndarray:
+    """Lowest latency of ``front`` among its points with throughput ``>=`` each floor.
+
+    Args:
+        front: ``(n, 2)`` array of ``(latency, throughput)`` rows (any point set).
+        floors: throughput floors, any shape.
+
+    Returns:
+        Array of ``floors``' shape; NaN where no point reaches the floor.
+
+    Example:
+        >>> lowest_latency_at_throughput([[1.0, 10.0], [2.0, 40.0]], [5.0, 10.0, 20.0, 50.0])
+        array([ 1.,  1.,  2., nan])
+    """
+    points = _front(front, "front")
+    floors = np.asarray(floors, dtype=float)
+    return _lowest_latency(points, floors.ravel()).reshape(floors.shape)
+
+
 def dominates_or_equals_at_every_latency(
     front_a: ArrayLike, front_b: ArrayLike, *, rtol: float = 0.0
 ) -> bool:
@@ -245,3 +300,32 @@ def throughput_gain_at_latency(
     with np.errstate(divide="ignore", invalid="ignore"):
         gain = best_a / best_b
     return gain.reshape(ceilings.shape)
+
+
+def latency_reduction_at_throughput(
+    front_a: ArrayLike, front_b: ArrayLike, floors: ArrayLike
+) -> np.ndarray:
+    """Lowest latency of ``b`` reaching each throughput floor, divided by that of ``a``.
+
+    The mirror of :func:`throughput_gain_at_latency`: a value above 1 means ``a`` reaches
+    the floor that many times sooner than ``b``.
+
+    Args:
+        front_a, front_b: ``(n, 2)`` arrays of ``(latency, throughput)`` rows.
+        floors: throughput floors, any shape.
+
+    Returns:
+        Array of ``floors``' shape: the ratio; NaN where ``b`` reaches no floor; 0 where
+        only ``b`` reaches it.
+
+    Example:
+        >>> latency_reduction_at_throughput([[1.0, 20.0]], [[2.0, 10.0], [4.0, 40.0]], [5, 20, 40])
+        array([2., 4., 0.])
+    """
+    a, b = _front(front_a, "front_a"), _front(front_b, "front_b")
+    floors = np.asarray(floors, dtype=float)
+    lowest_a = np.nan_to_num(_lowest_latency(a, floors.ravel()), nan=np.inf)
+    lowest_b = _lowest_latency(b, floors.ravel())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reduction = lowest_b / lowest_a
+    return reduction.reshape(floors.shape)

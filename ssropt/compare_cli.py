@@ -1,0 +1,166 @@
+"""``ssropt compare``: hybrid vs sequential-only vs spatial-only on one workload.
+
+Everything is validated (workload, hardware, batch sizes, budget, storage, output
+directory, study names) before any study is created or any file is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from ssropt.cli_study import (
+    add_batch_argument,
+    add_storage_argument,
+    add_workload_arguments,
+    non_negative_int,
+    positive_int,
+    run_options,
+    workload_from_args,
+    workload_label,
+)
+from ssropt.compare import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
+from ssropt.objectives.errors import SsroptError
+
+
+def add_compare_command(sub) -> None:
+    """Register ``compare`` on the ``ssropt`` sub-command parser."""
+    p = sub.add_parser(
+        "compare",
+        help="compare the hybrid, sequential and spatial fronts of one workload",
+        description="Search the sequential, spatial and hybrid spaces of one workload with the "
+        "same batch sizes and seed (exhaustive when a space is small, else nsga2), each as its "
+        "own study, and write fronts.png, fronts.csv, fronts.json and summary.md to --out.",
+    )
+    add_workload_arguments(p)
+    se = p.add_argument_group("search")
+    add_batch_argument(se)
+    se.add_argument(
+        "--budget",
+        type=positive_int,
+        default=DEFAULT_BUDGET,
+        help=f"nsga2 evaluations per family (default {DEFAULT_BUDGET})",
+    )
+    se.add_argument(
+        "--population", type=positive_int, default=100, help="designs per generation (default 100)"
+    )
+    se.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    se.add_argument(
+        "--exhaustive-limit",
+        type=non_negative_int,
+        default=DEFAULT_EXHAUSTIVE_LIMIT,
+        metavar="N",
+        help="enumerate a family whose space has at most N designs "
+        f"(default {DEFAULT_EXHAUSTIVE_LIMIT:,})",
+    )
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR", help="output directory (default compare-MODEL)")
+    out.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    out.add_argument(
+        "--study-prefix",
+        help="study names PREFIX-sequential, ... (default compare-MODEL-TIMESTAMP)",
+    )
+    add_storage_argument(out)
+    run_options(p)
+    p.set_defaults(func=_cmd_compare)
+
+
+def _check_out_dir(path: Path, force: bool) -> None:
+    """SsroptError unless ``path`` can be created, or is empty, or ``force`` is given."""
+    if path.exists():
+        if not path.is_dir():
+            raise SsroptError(f"--out {str(path)!r} exists and is not a directory")
+        if any(path.iterdir()) and not force:
+            raise SsroptError(f"--out {str(path)!r} exists and is not empty (use --force)")
+        if not os.access(path, os.W_OK):
+            raise SsroptError(f"--out {str(path)!r} is not writable")
+        return
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
+        raise SsroptError(
+            f"cannot create --out {str(path)!r}: {str(ancestor)!r} is not a writable directory"
+        )
+
+
+def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path) -> str:
+    """The command with every setting explicit (reproduces the comparison)."""
+    words = ["ssropt", "compare"]
+    words += ["--model", args.model] if args.model else ["--workload", args.workload]
+    for flag, value in (("--tokens", args.tokens), ("--blocks", args.blocks)):
+        if value:
+            words += [flag, str(value)]
+    if args.no_embed_head:
+        words.append("--no-embed-head")
+    words += [
+        "--platform",
+        args.platform,
+        "--dtype",
+        args.dtype,
+        "--cost-model",
+        args.cost_model,
+        "--batch",
+        args.batch,
+        "--budget",
+        str(args.budget),
+        "--population",
+        str(args.population),
+        "--seed",
+        str(args.seed),
+        "--exhaustive-limit",
+        str(args.exhaustive_limit),
+        "--study-prefix",
+        prefix,
+        "--storage",
+        args.storage,
+        "--out",
+        str(out_dir),
+    ]
+    return shlex.join(words)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from ssropt.compare import check_names_free, compare_fronts, plan_families, run_families
+    from ssropt.compare_report import OUTPUT_FILES, write_comparison
+    from ssropt.spaces import SpaceOptions, parse_batch_sizes
+    from ssropt.storage import open_storage
+    from ssropt.study import StudyConfig
+
+    workload = workload_from_args(args)
+    base = StudyConfig(
+        workload=workload.describe(),
+        platform=args.platform,
+        dtype=args.dtype,
+        cost_model=args.cost_model,
+        space=SpaceOptions(batch_sizes=parse_batch_sizes(args.batch)).to_dict(),
+        seed=args.seed,
+        budget=args.budget,
+        population_size=args.population,
+    )
+    label = workload_label(base.workload)
+    prefix = args.study_prefix or f"compare-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    plans = plan_families(base, prefix, args.exhaustive_limit)
+    out_dir = Path(args.out or f"compare-{label}")
+    _check_out_dir(out_dir, args.force)
+    storage = open_storage(args.storage)
+    check_names_free(storage, plans)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for plan in plans:
+        print(
+            f"{plan.family}: study {plan.study_name!r} in {args.storage}, "
+            f"{plan.config.strategy}, {plan.config.budget} designs",
+            file=sys.stderr,
+        )
+    results = run_families(storage, plans, n_jobs=args.n_jobs, progress=not args.quiet)
+    comparison = compare_fronts({r.plan.family: r.front for r in results})
+    summary = write_comparison(
+        out_dir, results, comparison, _command_line(args, prefix, out_dir), args.storage
+    )
+    print(summary, end="")
+    print(f"wrote {', '.join(str(out_dir / name) for name in OUTPUT_FILES)}", file=sys.stderr)
+    return 0
