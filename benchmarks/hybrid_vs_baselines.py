@@ -1,132 +1,93 @@
 """Does the hybrid front beat the sequential-only and spatial-only fronts?
 
-Runs ``nsga2`` (no seeding) on the ``hybrid``, ``sequential`` and ``spatial`` spaces of
-one model on VCK190 INT8 with batch sizes 1-8 and the same budget and seed, then
-reports each front, whether the hybrid front weakly dominates each baseline front at
-every latency, the hybrid's throughput gain over each baseline at a ladder of latency
-ceilings, and the best throughput of each family at batch 6.
+Runs the ``sequential``, ``spatial`` and ``hybrid`` spaces of one model on VCK190 INT8
+with batch sizes 1-8 and the same budget and seed (``nsga2``; ``exhaustive`` for a space
+of at most ``--exhaustive-limit`` designs) in an in-memory storage, then reports what
+``ssropt compare`` reports (one implementation: :mod:`ssropt.compare`): each front, the
+hybrid's throughput gain at every latency ceiling, its latency reduction at every
+throughput floor, whether it weakly dominates each baseline, and each front's
+hypervolume against one common reference point.
 
 Run:
     python benchmarks/hybrid_vs_baselines.py                     # DeiT-T, 20,000 evaluations
     python benchmarks/hybrid_vs_baselines.py --model deit-t --budget 20000 --seed 0 \
         --out benchmarks/results/hybrid_vs_baselines_deit-t.md
 
-Prints the report and, as the last line, one JSON object.
+Prints the report and, as the last line, one JSON object.  ``ssropt compare`` does the
+same with persistent studies and also writes the fronts (CSV, JSON, plot).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
+import shlex
+import sys
 from pathlib import Path
 
-import numpy as np
 import optuna
 
-from ssropt.front import feasible_trials, front_rows
-from ssropt.pareto import dominates_or_equals_at_every_latency, throughput_gain_at_latency
-from ssropt.runner import run_study
-from ssropt.spaces import SpaceOptions
-from ssropt.study import StudyConfig, create_ssropt_study
-
-FAMILIES = ("hybrid", "sequential", "spatial")
-
-
-def run_family(model: str, family: str, budget: int, seed: int) -> tuple[optuna.Study, float]:
-    config = StudyConfig(
-        workload={"model": model},
-        platform="vck190",
-        space=SpaceOptions(family=family).to_dict(),
-        strategy="nsga2",
-        seed=seed,
-        budget=budget,
-    )
-    study = create_ssropt_study(optuna.storages.InMemoryStorage(), family, config)
-    start = time.perf_counter()
-    run_study(study, config, progress=False)
-    return study, time.perf_counter() - start
-
-
-def as_array(rows: list[dict]) -> np.ndarray:
-    return np.array([[r["latency_s"], r["throughput_ops_per_s"]] for r in rows]).reshape(-1, 2)
-
-
-def best_at_batch(study: optuna.Study, batch: int) -> float:
-    trials = feasible_trials(study, batch=batch)
-    return max((t.values[1] for t in trials), default=float("nan"))
+from ssropt.compare import (
+    DEFAULT_BUDGET,
+    DEFAULT_EXHAUSTIVE_LIMIT,
+    compare_fronts,
+    plan_families,
+    run_families,
+)
+from ssropt.compare_report import comparison_dict, summary_markdown
+from ssropt.front import feasible_trials
+from ssropt.study import StudyConfig
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="deit-t")
-    parser.add_argument("--budget", type=int, default=20000)
+    parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--exhaustive-limit", type=int, default=DEFAULT_EXHAUSTIVE_LIMIT)
     parser.add_argument("--out", help="also write the report (Markdown) here")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-    fronts, studies, seconds = {}, {}, {}
-    for family in FAMILIES:
-        studies[family], seconds[family] = run_family(args.model, family, args.budget, args.seed)
-        fronts[family] = front_rows(studies[family])
-
-    lines = [
-        f"# Hybrid vs sequential-only vs spatial-only: {args.model}, VCK190 INT8, batch 1-8",
-        "",
-        f"`nsga2`, {args.budget} evaluations per family, seed {args.seed}, no seeding. "
-        f"Command: `python benchmarks/hybrid_vs_baselines.py --model {args.model} "
-        f"--budget {args.budget} --seed {args.seed}`",
-        "",
-        "| family | front points | lowest latency (ms) | best throughput (GOPS) | best at batch 6 (GOPS) | run time (s) |",
-        "|---|---|---|---|---|---|",
-    ]
-    summary: dict = {"model": args.model, "budget": args.budget, "seed": args.seed}
-    for family in FAMILIES:
-        f = as_array(fronts[family])
-        b6 = best_at_batch(studies[family], 6)
-        lines.append(
-            f"| {family} | {len(f)} | {f[:, 0].min() * 1e3:.4f} | {f[:, 1].max() / 1e9:.0f} | "
-            f"{b6 / 1e9:.0f} | {seconds[family]:.1f} |"
+    base = StudyConfig(
+        workload={"model": args.model}, platform="vck190", seed=args.seed, budget=args.budget
+    )
+    plans = plan_families(base, args.model, args.exhaustive_limit)
+    storage = optuna.storages.InMemoryStorage()
+    results = run_families(storage, plans)
+    comparison = compare_fronts({r.plan.family: r.front for r in results})
+    command = shlex.join(["python", "benchmarks/hybrid_vs_baselines.py", *sys.argv[1:]])
+    report = summary_markdown(results, comparison, command, "in memory")
+    # the best design of each family at batch 6, front or not
+    batch6 = {
+        r.plan.family: max(
+            (
+                t.values[1]
+                for t in feasible_trials(
+                    optuna.load_study(study_name=r.plan.study_name, storage=storage), 6
+                )
+            ),
+            default=float("nan"),
         )
-        summary[family] = {
-            "front": f.tolist(), "best_batch6_ops_per_s": b6, "seconds": seconds[family]
-        }
-    hybrid = as_array(fronts["hybrid"])
-    lines += ["", "| baseline | hybrid dominates or equals it at every latency | hybrid best batch-6 throughput / baseline's |",
-              "|---|---|---|"]
-    for base in ("sequential", "spatial"):
-        ok = dominates_or_equals_at_every_latency(hybrid, as_array(fronts[base]))
-        ratio = summary["hybrid"]["best_batch6_ops_per_s"] / summary[base]["best_batch6_ops_per_s"]
-        lines.append(f"| {base} | {'yes' if ok else 'no'} | {ratio:.2f} |")
-        summary[base]["hybrid_dominates"] = bool(ok)
-        summary[base]["batch6_ratio"] = ratio
-
-    ceilings = np.unique(np.concatenate([as_array(fronts[f])[:, 0] for f in FAMILIES]))
-    lines += ["", "Throughput at matched latency (best design with latency <= ceiling):", "",
-              "| latency ceiling (ms) | hybrid (GOPS) | sequential (GOPS) | spatial (GOPS) | gain vs sequential | gain vs spatial |",
-              "|---|---|---|---|---|---|"]
-    best = {f: [] for f in FAMILIES}
-    for c in ceilings:
-        for f in FAMILIES:
-            arr = as_array(fronts[f])
-            ok = arr[:, 0] <= c
-            best[f].append(arr[ok, 1].max() if ok.any() else np.nan)
-    gain_seq = throughput_gain_at_latency(hybrid, as_array(fronts["sequential"]), ceilings)
-    gain_spa = throughput_gain_at_latency(hybrid, as_array(fronts["spatial"]), ceilings)
-    for i, c in enumerate(ceilings):
-        cells = [f"{best[f][i] / 1e9:.0f}" if np.isfinite(best[f][i]) else "-" for f in FAMILIES]
-        gains = [f"{g:.2f}x" if np.isfinite(g) else "-" for g in (gain_seq[i], gain_spa[i])]
-        lines.append(f"| {c * 1e3:.4f} | " + " | ".join(cells + gains) + " |")
-    summary["gain_vs_sequential"] = [float(g) for g in gain_seq]
-    summary["gain_vs_spatial"] = [float(g) for g in gain_spa]
-    summary["ceilings_s"] = ceilings.tolist()
-    report = "\n".join(lines)
-    print(report)
+        for r in results
+    }
+    report += "\n## Batch 6\n\n| family | best throughput at batch 6 (GOPS) | hybrid / family |\n|---|---|---|\n"
+    for family, value in batch6.items():
+        report += f"| {family} | {value / 1e9:.0f} | {batch6['hybrid'] / value:.2f} |\n"
+    print(report, end="")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(report + "\n")
-    print(json.dumps(summary))
+        Path(args.out).write_text(report)
+    print(
+        json.dumps(
+            {
+                "model": args.model,
+                "budget": args.budget,
+                "seed": args.seed,
+                **comparison_dict(results, comparison),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

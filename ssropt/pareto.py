@@ -98,7 +98,8 @@ def latency_throughput_front(
 
     Latency is minimised and throughput maximised; only ``feasible`` points compete (all
     points when ``None``). Along the returned indices latency and throughput both strictly
-    increase. Duplicates keep their first index (see :func:`pareto_mask`).
+    increase. Values are compared at 12 significant digits; duplicates keep their first
+    index (see :func:`pareto_mask`).
 
     Args:
         latency: ``(n,)`` latencies.
@@ -124,9 +125,19 @@ def latency_throughput_front(
         if feasible.shape != latency.shape:
             raise ParetoInputError(f"feasible {feasible.shape} and latency {latency.shape} differ")
         candidates = candidates[feasible]
-    F = np.column_stack([latency[candidates], -throughput[candidates]])
+    # compare at 12 significant digits: the same design at another batch size can differ
+    # from itself in the last bits of its throughput, which must not make it a front point
+    F = _significant(np.column_stack([latency[candidates], -throughput[candidates]]))
     front = candidates[pareto_mask(F)]
     return front[np.argsort(latency[front], kind="stable")]
+
+
+def _significant(values: np.ndarray, digits: int = 12) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits (zeros and non-finite kept)."""
+    finite = np.isfinite(values) & (values != 0)
+    scale = np.ones_like(values)
+    scale[finite] = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(values[finite]))))
+    return np.where(finite, np.round(values * scale) / scale, values)
 
 
 def hypervolume(F: ArrayLike, reference: ArrayLike) -> float:

@@ -133,3 +133,12 @@ def test_throughput_gain_at_latency_ceilings() -> None:
     assert throughput_gain_at_latency(hybrid, sequential, [[1.0, 3.0]]).shape == (1, 2)
     with pytest.raises(ParetoInputError, match="front_b"):
         throughput_gain_at_latency(hybrid, [1.0, 2.0, 3.0], [1.0])
+
+
+def test_throughputs_equal_to_twelve_digits_do_not_make_a_second_front_point():
+    # one sequential design at batch 1 and batch 5: same throughput up to float noise
+    latency = [0.000321155, 0.0016057756991179092]
+    throughput = [7807336981676.069, 7807336981676.071]
+    assert latency_throughput_front(latency, throughput).tolist() == [0]
+    # a real difference in the 11th digit still counts
+    assert latency_throughput_front(latency, [7807336981676.0, 7807336981776.0]).tolist() == [0, 1]
