@@ -1,0 +1,190 @@
+"""Opening a storage: URL parsing, :func:`open_storage`, journal-file repair, errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+import optuna
+
+from ssropt.objectives.errors import SsroptError
+
+_logger = logging.getLogger("ssropt.storage")
+
+DEFAULT_STORAGE = "ssropt-studies.log"
+"""The storage used when none is given: a journal file in the current directory."""
+
+_RDB_DIALECTS = ("sqlite", "postgresql", "mysql")
+_CONNECT_TIMEOUT_S = 10
+
+
+class StorageError(SsroptError):
+    """A storage URL cannot be opened, or a batch of trials cannot be written."""
+
+
+def open_storage(url: str | None, must_exist: bool = False) -> optuna.storages.BaseStorage:
+    """Open the Optuna storage named by ``url``.
+
+    Args:
+        url: ``None`` for :data:`DEFAULT_STORAGE`; a file path (no ``://``) for a journal
+            file that ``optuna trials --storage PATH --storage-class JournalFileBackend``
+            (or plain ``--storage PATH``) can read; ``sqlite:///FILE``,
+            ``postgresql[+driver]://…`` or ``mysql[+driver]://…`` for Optuna's RDB storage.
+        must_exist: refuse (instead of creating) a journal or SQLite file that does not
+            exist, for commands that only read or continue existing studies.
+
+    Raises:
+        StorageError: unknown scheme, missing directory, a file of the wrong kind, a missing
+            database driver or an unreachable database. The one-line message names the URL
+            (password hidden) and the problem; no file is created for a bad URL.
+    """
+    if url is None:
+        url = DEFAULT_STORAGE
+    if not isinstance(url, str) or not url.strip():
+        raise StorageError(f"storage URL {url!r} is empty: give a journal file path or a DB URL")
+    if "://" not in url:
+        return _open_journal(url, must_exist)
+    scheme = url.split("://", 1)[0]
+    dialect = scheme.split("+", 1)[0].lower()
+    if dialect not in _RDB_DIALECTS:
+        hint = "; did you mean postgresql://?" if dialect == "postgres" else ""
+        raise StorageError(
+            f"storage {_redact(url)!r}: unknown scheme {scheme!r} (use a journal file path, "
+            f"sqlite:///FILE, postgresql://… or mysql://…){hint}"
+        )
+    return _open_rdb(url, dialect, must_exist)
+
+
+def _open_journal(path: str, must_exist: bool = False) -> optuna.storages.JournalStorage:
+    path = os.path.abspath(os.path.expanduser(path))
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        raise StorageError(f"storage {path!r}: directory {directory!r} does not exist")
+    if must_exist and not os.path.exists(path):
+        raise StorageError(f"storage {path!r} does not exist (no study has been stored there)")
+    if os.path.isdir(path):
+        raise StorageError(f"storage {path!r} is a directory, not a journal file")
+    if os.path.exists(path):
+        with open(path, "rb") as file:
+            head = file.read(16).lstrip()
+        if head.startswith(b"SQLite format 3"):
+            raise StorageError(
+                f"storage {path!r} is an SQLite database: use the URL 'sqlite:///{path}'"
+            )
+        if head and not head.startswith(b"{"):
+            raise StorageError(f"storage {path!r} is not an Optuna journal file")
+    elif not os.access(directory, os.W_OK):
+        raise StorageError(f"storage {path!r}: directory {directory!r} is not writable")
+    try:
+        backend = optuna.storages.journal.JournalFileBackend(path)
+        _cut_torn_tail(path, backend)
+        return optuna.storages.JournalStorage(backend)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise StorageError(f"storage {path!r}: cannot read the journal: {_one_line(error)}")
+
+
+def _cut_torn_tail(path: str, backend: Any) -> None:
+    """Remove an incomplete last line left by a writer killed in the middle of a batch.
+
+    Optuna's reader skips such a line, but the next append would glue a new entry onto
+    it and turn it into a corrupt line in the middle of the journal, which no reader
+    can get past.  The complete entries before it stay (the run loop skips the designs
+    they hold when it redoes their generation).  Checked under the journal's file lock,
+    so a line another process is still writing is never cut.
+    """
+    if not _ends_torn(path):
+        return
+    lock = getattr(backend, "_lock", None)
+    if lock is not None:
+        lock.acquire()
+    try:
+        if not _ends_torn(path):
+            return
+        with open(path, "rb+") as file:
+            size = file.seek(0, os.SEEK_END)
+            end = size
+            while end > 0:
+                start = max(0, end - 65536)
+                file.seek(start)
+                newline = file.read(end - start).rfind(b"\n")
+                if newline >= 0:
+                    end = start + newline + 1
+                    break
+                end = start
+            file.truncate(end)
+            file.flush()
+            os.fsync(file.fileno())
+        _logger.warning("%s: removed an incomplete last entry (%d bytes)", path, size - end)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _ends_torn(path: str) -> bool:
+    """Whether the file is non-empty and does not end with a line break."""
+    with open(path, "rb") as file:
+        size = file.seek(0, os.SEEK_END)
+        if size == 0:
+            return False
+        file.seek(size - 1)
+        return file.read(1) != b"\n"
+
+
+def _open_rdb(url: str, dialect: str, must_exist: bool = False) -> optuna.storages.RDBStorage:
+    import sqlalchemy
+
+    shown = _redact(url)
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+        parsed.get_dialect()  # raises NoSuchModuleError for an unknown +driver
+    except sqlalchemy.exc.NoSuchModuleError:
+        raise StorageError(f"storage {shown!r}: unknown database driver {url.split('://')[0]!r}")
+    except (sqlalchemy.exc.ArgumentError, ValueError) as error:
+        raise StorageError(f"storage {shown!r}: malformed URL: {_one_line(error)}")
+    engine_kwargs: dict[str, Any] = {}
+    if dialect == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            directory = os.path.dirname(os.path.abspath(database))
+            if not os.path.isdir(directory):
+                raise StorageError(f"storage {shown!r}: directory {directory!r} does not exist")
+            if must_exist and not os.path.exists(database):
+                raise StorageError(
+                    f"storage {shown!r}: database file {database!r} does not exist "
+                    "(no study has been stored there)"
+                )
+    else:
+        # Check a pooled connection before use: servers drop idle connections between
+        # generations, and a dead one would fail the whole batch.
+        engine_kwargs["pool_pre_ping"] = True
+        if dialect == "postgresql" and "connect_timeout" not in parsed.query:
+            engine_kwargs["connect_args"] = {"connect_timeout": _CONNECT_TIMEOUT_S}
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    except ImportError as error:
+        cause = _one_line(error.__cause__ or error)
+        hint = {
+            "postgresql": "pip install 'ssropt[postgres]' and use postgresql+psycopg://…",
+            "mysql": "pip install pymysql and use mysql+pymysql://…",
+        }.get(dialect, "install the driver")
+        raise StorageError(f"storage {shown!r}: database driver missing ({cause}): {hint}")
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        detail = _one_line(getattr(error, "orig", None) or error)
+        password = str(parsed.password or "")
+        if len(password) >= 3:  # drivers rarely echo it; make sure
+            detail = detail.replace(password, "***")
+        raise StorageError(f"storage {shown!r}: cannot open the database: {detail}")
+    except (RuntimeError, ValueError, OSError) as error:  # e.g. schema version mismatch
+        raise StorageError(f"storage {shown!r}: {_one_line(error)}")
+
+
+def _redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _one_line(error: object) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

@@ -1,0 +1,156 @@
+"""Trial records: :class:`TrialRecord`, validation into storage form, the constraint key format."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution, check_distribution_compatibility
+from optuna.trial import TrialState
+
+from ssropt.storage._open import StorageError, _one_line
+
+_FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialRecord:
+    """One evaluated design, as it becomes one Optuna trial.
+
+    Attributes:
+        params: parameter name → external value (what ``trial.params`` returns).
+        distributions: parameter name → Optuna distribution; same keys as ``params``.
+        values: objective values in study-direction order; ``None`` for FAIL / PRUNED.
+        constraints: constraint name → value, feasible when ``<= 0``
+            (read back by ``FrozenTrial.constraints``).
+        user_attrs: JSON-serialisable values; numpy scalars and arrays are converted.
+        system_attrs: JSON-serialisable values (e.g. ``NSGAIISampler:generation``).
+        state: COMPLETE, PRUNED or FAIL.
+    """
+
+    params: dict[str, int | float | str]
+    distributions: dict[str, BaseDistribution]
+    values: tuple[float, ...] | None
+    constraints: dict[str, float] = dataclasses.field(default_factory=dict)
+    user_attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    system_attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    state: TrialState = TrialState.COMPLETE
+
+
+@dataclasses.dataclass
+class _Prepared:
+    """A validated record in storage form (internal param values, JSON-safe attributes)."""
+
+    state: TrialState
+    values: list[float] | None
+    params_internal: dict[str, float]
+    distributions: dict[str, BaseDistribution]
+    user_attrs: dict[str, Any]
+    system_attrs: dict[str, Any]
+
+
+@functools.cache
+def _constraint_key_prefix() -> str:
+    """The system-attribute key prefix Optuna uses for a constraint (``"constraints:"``).
+
+    Learnt once from Optuna's public ``create_trial(constraints=...)`` so the format
+    follows Optuna rather than being copied.
+    """
+    probe = optuna.trial.create_trial(state=TrialState.RUNNING, constraints={"": 0.0})
+    (key,) = probe.system_attrs
+    return key
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with numpy scalars / arrays turned into Python numbers and lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _prepare(index: int, record: TrialRecord, n_objectives: int) -> _Prepared:
+    """Validate ``record`` as ``optuna.trial.create_trial`` would; raise StorageError if bad."""
+    where = f"trial record {index}"
+    state = TrialState(record.state)
+    if state not in _FINISHED_STATES:
+        raise StorageError(f"{where}: state {state.name} is not COMPLETE, PRUNED or FAIL")
+    values = None if record.values is None else [float(v) for v in record.values]
+    if state == TrialState.FAIL and values is not None:
+        raise StorageError(f"{where}: a FAIL trial must have values=None")
+    if (state == TrialState.COMPLETE or values is not None) and (
+        values is None or len(values) != n_objectives
+    ):
+        got = "none" if values is None else len(values)
+        raise StorageError(f"{where}: the study needs {n_objectives} values, got {got}")
+    if state == TrialState.COMPLETE and any(math.isnan(v) for v in values or ()):
+        raise StorageError(f"{where}: objective values contain NaN: {values}")
+    if record.params.keys() != record.distributions.keys():
+        raise StorageError(
+            f"{where}: params {sorted(record.params)} and distributions "
+            f"{sorted(record.distributions)} name different parameters"
+        )
+    params_internal: dict[str, float] = {}
+    for name, value in record.params.items():
+        distribution = record.distributions[name]
+        try:
+            internal = distribution.to_internal_repr(_json_safe(value))
+            contained = distribution._contains(internal)
+        except (ValueError, TypeError) as error:
+            raise StorageError(f"{where}: parameter {name!r}={value!r}: {_one_line(error)}")
+        if not contained:
+            raise StorageError(f"{where}: parameter {name!r}={value!r} is outside {distribution}")
+        params_internal[name] = internal
+    system_attrs = _json_safe(record.system_attrs)
+    prefix = _constraint_key_prefix()
+    for name, value in record.constraints.items():
+        value = float(value)
+        if math.isnan(value):
+            raise StorageError(f"{where}: constraint {name!r} is NaN")
+        system_attrs[prefix + name] = value
+    return _Prepared(
+        state,
+        values,
+        params_internal,
+        record.distributions,
+        _json_safe(record.user_attrs),
+        system_attrs,
+    )
+
+
+def _batch_distributions(prepared: Sequence[_Prepared]) -> dict[str, BaseDistribution]:
+    """One distribution per parameter name; raise if the batch mixes incompatible ones."""
+    first: dict[str, BaseDistribution] = {}
+    seen_ids: set[int] = set()
+    for item in prepared:
+        for name, distribution in item.distributions.items():
+            if id(distribution) in seen_ids:
+                continue
+            seen_ids.add(id(distribution))
+            _check_compatible(name, first.setdefault(name, distribution), distribution)
+    return first
+
+
+def _check_compatible(name: str, old: BaseDistribution, new: BaseDistribution) -> None:
+    try:
+        check_distribution_compatibility(old, new)
+    except ValueError as error:
+        raise StorageError(
+            f"parameter {name!r}: distribution {new} is incompatible with {old} "
+            f"({_one_line(error)})"
+        )
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
