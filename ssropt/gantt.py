@@ -43,7 +43,7 @@ def draw_gantt(model: CostModel, designs: DesignBatch, index: int, path: str) ->
     n_acc = int(assign.max()) + 1
     colors = plt.get_cmap("tab10")
 
-    fig, ax = plt.subplots(figsize=(12, 1.0 + 0.6 * n_acc), dpi=110)
+    fig, ax = plt.subplots(figsize=(12, 1.6 + 0.6 * n_acc), dpi=110)
     for k in range(jobs.step.size):
         s, acc, node = int(jobs.step[k]), int(assign[jobs.node[k]]), int(jobs.node[k])
         ax.barh(acc, cost[k] * 1e3, left=start[s] * 1e3, height=0.7,
@@ -51,6 +51,13 @@ def draw_gantt(model: CostModel, designs: DesignBatch, index: int, path: str) ->
         if n_steps <= 120:
             ax.text((start[s] + cost[k] / 2) * 1e3, acc, f"{workload.names[node]}\ni{jobs.image[k]}",
                     ha="center", va="center", fontsize=5)
+    from matplotlib.patches import Patch
+
+    ax.legend(
+        handles=[Patch(color=colors(j % 10), label=name) for j, name in enumerate(workload.names)],
+        fontsize=6, ncol=min(len(workload.names), 10), loc="upper center",
+        bbox_to_anchor=(0.5, -0.35), frameon=False,
+    )
     ax.set_yticks(range(n_acc), [f"acc {a}" for a in range(n_acc)])
     ax.invert_yaxis()
     ax.set_xlabel("time [ms]")
