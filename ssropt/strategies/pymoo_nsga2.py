@@ -54,6 +54,8 @@ MUTATION_ETA = 3.0
 #: genes mutated per child on average; pymoo's default (one) let the hybrid search
 #: converge too early on DeiT-T (measured: see README, "Search")
 MUTATED_GENES = 3.0
+#: constraint violation told for a genome that repeats a design already in the population
+DUPLICATE_VIOLATION = 1e30
 
 
 class GenomeProblem(Problem):
@@ -157,11 +159,32 @@ class PymooNsga2(Strategy):
             )
         infills = self._infills[:n]
         cv = np.maximum(G, 0.0).sum(axis=1, keepdims=True)  # pymoo's default violation
+        cv[self._repeats(genomes)] = DUPLICATE_VIOLATION
         infills.set("X", genomes, "F", F, "G", G, "CV", cv)
         for individual in infills:
             individual.evaluated.update(("F", "G", "H"))
         self._algorithm.tell(infills=infills)
         self._infills = None
+
+    def _repeats(self, genomes: np.ndarray) -> np.ndarray:
+        """Indices of told genomes that repeat the population or an earlier one told.
+
+        Repair maps many genomes onto one design, so offspring that pymoo saw as new often
+        repeat a design already in the population; left alone, such copies crowd out
+        every other design within a few dozen generations.  They are told as infeasible
+        (violation ``DUPLICATE_VIOLATION``) so survival keeps one copy of each design.
+        """
+        population = self._algorithm.pop
+        seen = set()
+        if population is not None and len(population):
+            seen = {np.rint(x).astype(np.int64).tobytes() for x in population.get("X")}
+        repeats = []
+        for i, genome in enumerate(np.asarray(genomes, dtype=np.int64)):
+            key = genome.tobytes()
+            if key in seen:
+                repeats.append(i)
+            seen.add(key)
+        return np.array(repeats, dtype=np.int64)
 
     def _state(self) -> Any:
         algorithm = self._algorithm
