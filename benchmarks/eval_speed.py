@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> dict:
     for i, single in enumerate(singles):
         assert single.latency_s[0] == warm.latency_s[i]
 
-    distinct = len(model._ssr.scheduler._cache) if model._ssr is not None else 0
+    distinct = len(model.scheduler._cache) if model.scheduler is not None else 0
     rows = [
         ("vectorised, cold", n, cold_s),
         ("vectorised, warm", n, warm_s),

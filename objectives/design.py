@@ -89,6 +89,12 @@ class DesignBatch:
             self.cost_model, self.batch[index], self.assignment[index], self.params[index]
         )
 
+    def replaced(self, index: np.ndarray, part: DesignBatch) -> DesignBatch:
+        """A copy whose designs at ``index`` have the accelerator parameters of ``part``."""
+        params = self.params.copy()
+        params[index] = part.params
+        return DesignBatch(self.cost_model, self.batch, self.assignment, params)
+
     @staticmethod
     def concatenate(batches: list[DesignBatch]) -> DesignBatch:
         width = max(b.max_accelerators for b in batches)

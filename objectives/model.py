@@ -43,6 +43,11 @@ class CostModel:
         self.cost_model = cost_model
         self._ssr = SsrModel(workload, platform, dtype) if cost_model == "ssr" else None
 
+    @property
+    def scheduler(self):
+        """The ``ssr`` model's lock-step scheduler (and its cache); None for ``charm``."""
+        return self._ssr.scheduler if self._ssr is not None else None
+
     def evaluate(self, designs: DesignBatch, detail: bool = True) -> Evaluation:
         """Evaluate N designs (vectorised); ``detail=False`` skips the latency breakdown."""
         if designs.cost_model != self.cost_model:

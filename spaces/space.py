@@ -188,7 +188,7 @@ class Space:
                 if bad.size == 0:
                     break
                 shrunk = self._shrink(designs.take(bad), over[bad])
-                designs = _replace(designs, bad, shrunk)
+                designs = designs.replaced(bad, shrunk)
                 result = result.replaced(bad, self.model.evaluate(shrunk, detail=detail))
         names, G = self.constraints(result)
         F = np.stack([result.latency_s, -result.throughput_ops_per_s], axis=1)
@@ -303,12 +303,6 @@ class Space:
             shrunk = np.maximum(1, np.floor(params[:, :, i] * scale)).astype(np.int64)
             params[:, :, i] = np.where(used & (rest < 0.999), shrunk, params[:, :, i])
         return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
-
-
-def _replace(designs: DesignBatch, index: np.ndarray, part: DesignBatch) -> DesignBatch:
-    params = designs.params.copy()
-    params[index] = part.params
-    return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
 
 
 def group_preset(name: str) -> tuple[tuple[str, ...], ...]:

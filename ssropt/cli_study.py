@@ -288,9 +288,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
     record = evaluation_record(model, designs, result, 0)
     spec = design_to_spec(model.workload, model.platform, model.dtype, designs)
     if args.design_out:
-        from ssropt.front import _open_out
+        from ssropt.front import open_output
 
-        with _open_out(args.design_out) as fh:
+        with open_output(args.design_out) as fh:
             json.dump(spec, fh, indent=2)
     if args.gantt:
         from ssropt.gantt import draw_gantt

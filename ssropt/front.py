@@ -87,7 +87,7 @@ def format_front(rows: list[dict]) -> str:
 
 def write_csv(rows: list[dict], path: str | Path, fields: tuple[str, ...] = FRONT_FIELDS) -> None:
     """One row per front point with the columns ``fields`` (the assignment as JSON)."""
-    with _open_out(path) as fh:
+    with open_output(path) as fh:
         writer = csv.writer(fh)
         writer.writerow(fields)
         for r in rows:
@@ -95,7 +95,7 @@ def write_csv(rows: list[dict], path: str | Path, fields: tuple[str, ...] = FRON
 
 
 def write_json(rows: list[dict], path: str | Path) -> None:
-    with _open_out(path) as fh:
+    with open_output(path) as fh:
         json.dump(rows, fh, indent=2)
 
 
@@ -123,17 +123,17 @@ def plot_fronts(fronts: dict[str, list[dict]], path: str | Path, title: str = ""
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    _check_parent(path)
+    check_output_path(path)
     fig.savefig(path)
     plt.close(fig)
 
 
-def _check_parent(path: str | Path) -> None:
+def check_output_path(path: str | Path) -> None:
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise SsroptError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
 
 
-def _open_out(path: str | Path):
-    _check_parent(path)
+def open_output(path: str | Path):
+    check_output_path(path)
     return open(path, "w", newline="")

@@ -19,9 +19,9 @@ def draw_gantt(model: CostModel, designs: DesignBatch, index: int, path: str) ->
     """Draw design ``index`` of ``designs`` to a PNG file at ``path``."""
     if model.cost_model != "ssr":
         raise SsroptError("schedule charts exist for the ssr cost model only (charm has no lock-step schedule)")
-    from ssropt.front import _check_parent
+    from ssropt.front import check_output_path
 
-    _check_parent(path)
+    check_output_path(path)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -31,7 +31,7 @@ def draw_gantt(model: CostModel, designs: DesignBatch, index: int, path: str) ->
     result = model.evaluate(one)
     workload, platform = model.workload, model.platform
     assign = one.assignment[0]
-    jobs = model._ssr.scheduler.jobs(int(one.batch[0]), assign)
+    jobs = model.scheduler.jobs(int(one.batch[0]), assign)
     node_time = result.node_time_s[0]
     t_input = platform.ssr.input_bytes_per_image / platform.ssr.input_bandwidth_bytes_per_s
     layer = workload.layer_offset[jobs.node] + jobs.block * workload.layer_stride[jobs.node]

@@ -141,10 +141,6 @@ def param_distributions(space: Space) -> dict[str, optuna.distributions.BaseDist
     return out
 
 
-def design_genomes(trials: list[optuna.trial.FrozenTrial]) -> np.ndarray:
-    return np.array([t.system_attrs[GENOME_KEY] for t in trials], dtype=np.int64)
-
-
 def encode_state(generation: int, evaluated: int, state: bytes) -> dict:
     return {
         CHECKPOINT_KEY: {
