@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
 from tqdm import tqdm
 
 from ssropt.parallel import PopulationEvaluator
+from ssropt.spaces import SpaceEvaluation
 from ssropt.storage import write_trials
 from ssropt.strategies import make_strategy
 from ssropt.study import (
@@ -29,6 +31,17 @@ from ssropt.study import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GenerationReport:
+    """What one stored generation adds: its evaluations and the clocks so far."""
+
+    generation: int  # generations stored so far (this one included)
+    evaluated: int  # evaluations stored so far (this run and earlier ones)
+    result: SpaceEvaluation  # this generation's evaluated designs
+    model_seconds: float  # time spent evaluating designs in this run so far
+    seconds: float  # wall time of this run so far
 
 
 @dataclass
@@ -57,8 +70,13 @@ def run_study(
     time_limit_s: float | None = None,
     n_jobs: int = 1,
     progress: bool = True,
+    on_generation: Callable[[GenerationReport], None] | None = None,
 ) -> RunSummary:
-    """Run (or resume) a study until its budget or time limit is reached."""
+    """Run (or resume) a study until its budget or time limit is reached.
+
+    ``on_generation`` (optional) is called after each generation is stored, with a
+    :class:`GenerationReport`; the benchmark harness records its progress curves there.
+    """
     budget = config.budget if budget is None else budget
     time_limit_s = config.time_limit_s if time_limit_s is None else time_limit_s
     space = config.build_space()
@@ -112,6 +130,12 @@ def run_study(
                 storage, study_id, records, encode_state(generation, evaluated, strategy.state_dict())
             )
             bar.update(len(genomes))
+            if on_generation is not None:
+                on_generation(
+                    GenerationReport(
+                        generation, evaluated, result, model_seconds, time.perf_counter() - start
+                    )
+                )
     finally:
         bar.close()
         evaluator.close()
