@@ -167,13 +167,13 @@ def compare_fronts(fronts: dict[str, ArrayLike]) -> Comparison:
     )
 
 
-def plan_families(
-    base: StudyConfig, study_prefix: str, exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT
-) -> list[FamilyPlan]:
-    """One validated plan per family of :data:`FAMILIES` (nothing is written).
+def plan_family(
+    base: StudyConfig, family: str, study_name: str, exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT
+) -> FamilyPlan:
+    """A validated plan for one space family of ``base`` (nothing is written).
 
     ``base`` gives the workload, hardware, batch sizes (``base.space``), seed, budget and
-    population; each family gets its own space, and ``exhaustive`` (budget = the space
+    population; the family gets its own space, and ``exhaustive`` (budget = the space
     size) when its space holds at most ``exhaustive_limit`` designs, else ``nsga2`` with
     ``base.budget``.
     """
@@ -181,19 +181,26 @@ def plan_families(
     from ssropt.strategies import make_strategy, space_size
 
     batch_sizes = tuple(base.space.get("batch_sizes", SpaceOptions().batch_sizes))
-    plans = []
-    for family in FAMILIES:
-        config = replace(base, space=SpaceOptions(family=family, batch_sizes=batch_sizes).to_dict())
-        space = config.build_space()  # validates workload, platform, dtype, cost model
-        space.check_feasible()
-        size = space_size(space)
-        if size <= exhaustive_limit:
-            config = replace(config, strategy="exhaustive", budget=size, time_limit_s=None)
-        else:
-            config = replace(config, strategy="nsga2")
-        make_strategy(config.strategy, space, config.seed, config.population_size)
-        plans.append(FamilyPlan(family, f"{study_prefix}-{family}", config, size))
-    return plans
+    config = replace(base, space=SpaceOptions(family=family, batch_sizes=batch_sizes).to_dict())
+    space = config.build_space()  # validates workload, platform, dtype, cost model
+    space.check_feasible()
+    size = space_size(space)
+    if size <= exhaustive_limit:
+        config = replace(config, strategy="exhaustive", budget=size, time_limit_s=None)
+    else:
+        config = replace(config, strategy="nsga2")
+    make_strategy(config.strategy, space, config.seed, config.population_size)
+    return FamilyPlan(family, study_name, config, size)
+
+
+def plan_families(
+    base: StudyConfig, study_prefix: str, exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT
+) -> list[FamilyPlan]:
+    """One validated plan (:func:`plan_family`) per family of :data:`FAMILIES`."""
+    return [
+        plan_family(base, family, f"{study_prefix}-{family}", exhaustive_limit)
+        for family in FAMILIES
+    ]
 
 
 def check_names_free(storage: optuna.storages.BaseStorage, plans: list[FamilyPlan]) -> None:

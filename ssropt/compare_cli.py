@@ -69,7 +69,7 @@ def add_compare_command(sub) -> None:
     p.set_defaults(func=_cmd_compare)
 
 
-def _check_out_dir(path: Path, force: bool) -> None:
+def check_out_dir(path: Path, force: bool) -> None:
     """SsroptError unless ``path`` can be created, or is empty, or ``force`` is given."""
     if path.exists():
         if not path.is_dir():
@@ -146,7 +146,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     prefix = args.study_prefix or f"compare-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
     plans = plan_families(base, prefix, args.exhaustive_limit)
     out_dir = Path(args.out or f"compare-{label}")
-    _check_out_dir(out_dir, args.force)
+    check_out_dir(out_dir, args.force)
     storage = open_storage(args.storage)
     check_names_free(storage, plans)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,7 @@ def _ratio(value: float) -> str:
     return "-" if not math.isfinite(value) else f"{value:.4f}x"
 
 
-def _table(head: list[str], body: list[list[str]]) -> list[str]:
+def table(head: list[str], body: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return lines + ["| " + " | ".join(row) + " |" for row in body]
 
@@ -85,7 +85,7 @@ def summary_markdown(
                 f"{r.seconds:.1f}",
             ]
         )
-    lines += _table(
+    lines += table(
         [
             "family",
             "study",
@@ -126,7 +126,7 @@ def summary_markdown(
         + [_ratio(comparison.throughput_gain[b][i]) for b in BASELINES]
         for i, c in enumerate(comparison.ceilings)
     ]
-    lines += _table(
+    lines += table(
         ["latency ceiling (ms)"]
         + [f"{f} (GOPS)" for f in FAMILIES]
         + [f"gain vs {b}" for b in BASELINES],
@@ -148,7 +148,7 @@ def summary_markdown(
         + [_ratio(comparison.latency_reduction[b][i]) for b in BASELINES]
         for i, t in enumerate(comparison.floors)
     ]
-    lines += _table(
+    lines += table(
         ["throughput floor (GOPS)"]
         + [f"{f} (ms)" for f in FAMILIES]
         + [f"reduction vs {b}" for b in BASELINES],

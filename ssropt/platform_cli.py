@@ -1,0 +1,178 @@
+"""``ssropt compare-platforms``: the best hybrid front of one workload on several platforms.
+
+Everything (workload, every platform and its data type, batch sizes, budget, storage,
+output directory, study names) is validated before any study is created or any file
+is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from ssropt.cli_study import (
+    add_batch_argument,
+    add_storage_argument,
+    non_negative_int,
+    positive_int,
+    run_options,
+    workload_from_args,
+    workload_label,
+)
+from ssropt.compare import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
+from ssropt.compare_cli import check_out_dir
+from ssropt.objectives.errors import SsroptError
+
+DEFAULT_PLATFORMS = "vck190,vck5000,stratix10nx,a10g"
+
+
+def add_compare_platforms_command(sub) -> None:
+    """Register ``compare-platforms`` on the ``ssropt`` sub-command parser."""
+    p = sub.add_parser(
+        "compare-platforms",
+        help="compare the best hybrid front of one workload across platforms",
+        description="Search the hybrid space of one workload on each platform (its default "
+        "cost model: the SSR Versal model, the FPGA PE-array template, or a GPU roofline) "
+        "with the same batch sizes, seed and budget, each as its own study, and write "
+        "fronts.png (latency vs throughput and vs images/s/W), fronts.csv, fronts.json and "
+        "summary.md (best design per batch size; throughput and energy-efficiency ratios to "
+        "a baseline platform at batch 1, 3, 6 and on average) to --out.",
+    )
+    work = p.add_argument_group("workload")
+    source = work.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="a zoo model: deit-t, deit-s, vit-b16, bert-base, ...")
+    source.add_argument("--workload", metavar="FILE", help="workload object in JSON or TOML")
+    work.add_argument("--tokens", type=positive_int, help="tokens (rows) per image")
+    work.add_argument("--blocks", type=positive_int, help="encoder blocks")
+    work.add_argument("--no-embed-head", action="store_true", help="block nodes only")
+    hw = p.add_argument_group("hardware")
+    hw.add_argument(
+        "--platforms",
+        default=DEFAULT_PLATFORMS,
+        help=f"comma-separated platform names or TOML paths (default {DEFAULT_PLATFORMS})",
+    )
+    hw.add_argument("--dtype", default="int8", help="data type on every platform (default int8)")
+    hw.add_argument(
+        "--baseline",
+        help="platform the ratios are taken against (default: the first GPU platform listed, "
+        "else the first platform)",
+    )
+    se = p.add_argument_group("search")
+    add_batch_argument(se)
+    se.add_argument(
+        "--budget",
+        type=positive_int,
+        default=DEFAULT_BUDGET,
+        help=f"nsga2 evaluations per platform (default {DEFAULT_BUDGET})",
+    )
+    se.add_argument(
+        "--population", type=positive_int, default=100, help="designs per generation (default 100)"
+    )
+    se.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    se.add_argument(
+        "--exhaustive-limit",
+        type=non_negative_int,
+        default=DEFAULT_EXHAUSTIVE_LIMIT,
+        metavar="N",
+        help=f"enumerate a space of at most N designs (default {DEFAULT_EXHAUSTIVE_LIMIT:,})",
+    )
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR", help="output directory (default platforms-MODEL)")
+    out.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    out.add_argument(
+        "--study-prefix", help="study names PREFIX-PLATFORM (default platforms-MODEL-TIMESTAMP)"
+    )
+    add_storage_argument(out)
+    run_options(p)
+    p.set_defaults(func=_cmd_compare_platforms, cost_model=None, platform=None)
+
+
+def parse_platform_list(text: str) -> list[str]:
+    """``"vck190,a10g"`` -> ``["vck190", "a10g"]``; SsroptError when empty or repeated."""
+    names = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not n for n in names):
+        raise SsroptError(f"--platforms {text!r}: give comma-separated platform names")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise SsroptError(f"--platforms {text!r}: {repeated[0]!r} is listed twice")
+    return names
+
+
+def choose_baseline(platforms, requested: str | None) -> str:
+    """The baseline platform's name (see ``--baseline``); SsroptError when not listed."""
+    names = [p.name for p in platforms]
+    if requested is not None:
+        if requested not in names:
+            raise SsroptError(
+                f"--baseline {requested!r} is not one of the compared platforms ({', '.join(names)})"
+            )
+        return requested
+    gpus = [p.name for p in platforms if p.family == "gpu"]
+    return gpus[0] if gpus else names[0]
+
+
+def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path, baseline: str) -> str:
+    words = ["ssropt", "compare-platforms"]
+    words += ["--model", args.model] if args.model else ["--workload", args.workload]
+    for flag, value in (("--tokens", args.tokens), ("--blocks", args.blocks)):
+        if value:
+            words += [flag, str(value)]
+    if args.no_embed_head:
+        words.append("--no-embed-head")
+    words += [
+        "--platforms", args.platforms, "--dtype", args.dtype, "--baseline", baseline,
+        "--batch", args.batch, "--budget", str(args.budget), "--population", str(args.population),
+        "--seed", str(args.seed), "--exhaustive-limit", str(args.exhaustive_limit),
+        "--study-prefix", prefix, "--storage", args.storage, "--out", str(out_dir),
+    ]
+    return shlex.join(words)
+
+
+def _cmd_compare_platforms(args: argparse.Namespace) -> int:
+    from ssropt.compare import check_names_free
+    from ssropt.objectives.platform import load_platform
+    from ssropt.platform_compare import plan_platforms, run_platforms
+    from ssropt.platform_report import OUTPUT_FILES, write_platform_comparison
+    from ssropt.spaces import SpaceOptions, parse_batch_sizes
+    from ssropt.storage import open_storage
+    from ssropt.study import StudyConfig
+
+    names = parse_platform_list(args.platforms)
+    platforms = [load_platform(n) for n in names]
+    labels = [p.name for p in platforms]
+    if len(set(labels)) != len(labels):
+        raise SsroptError(f"--platforms {args.platforms!r} names one platform twice")
+    baseline = choose_baseline(platforms, args.baseline)
+    workload = workload_from_args(args)
+    base = StudyConfig(
+        workload=workload.describe(),
+        platform=names[0],
+        dtype=args.dtype,
+        space=SpaceOptions(batch_sizes=parse_batch_sizes(args.batch)).to_dict(),
+        seed=args.seed,
+        budget=args.budget,
+        population_size=args.population,
+    )
+    label = workload_label(base.workload)
+    prefix = args.study_prefix or f"platforms-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    plans = plan_platforms(base, names, prefix, args.exhaustive_limit)
+    out_dir = Path(args.out or f"platforms-{label}")
+    check_out_dir(out_dir, args.force)
+    storage = open_storage(args.storage)
+    check_names_free(storage, plans)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for plan in plans:
+        print(
+            f"{plan.config.platform}: study {plan.study_name!r}, {plan.config.cost_model} model, "
+            f"{plan.config.strategy}, {plan.config.budget} designs",
+            file=sys.stderr,
+        )
+    results = run_platforms(storage, plans, n_jobs=args.n_jobs, progress=not args.quiet)
+    command = _command_line(args, prefix, out_dir, baseline)
+    summary = write_platform_comparison(out_dir, results, baseline, command, args.storage)
+    print(summary, end="")
+    print(f"wrote {', '.join(str(out_dir / name) for name in OUTPUT_FILES)}", file=sys.stderr)
+    return 0
