@@ -26,6 +26,8 @@ import numpy as np
 PARAM_NAMES: dict[str, tuple[str, ...]] = {
     "ssr": ("a", "b", "c", "dup", "h1", "w1", "w2"),
     "charm": ("a", "b", "c", "x", "y", "z", "pack_in", "pack_out"),
+    "fpga": ("a", "b", "c", "dup"),
+    "gpu-roofline": (),  # one device holding every node; the batch is the only variable
 }
 COST_MODELS = tuple(PARAM_NAMES)
 
@@ -51,7 +53,8 @@ class DesignBatch:
     """N designs of one cost model over one workload.
 
     Attributes:
-        cost_model: ``"ssr"`` or ``"charm"``.
+        cost_model: a name of :data:`COST_MODELS` (``ssr``, ``charm``, ``fpga``,
+            ``gpu-roofline``).
         batch: ``(n,)`` images processed together.
         assignment: ``(n, n_nodes)`` accelerator index of every workload node.
         params: ``(n, max_accelerators, n_params)`` accelerator parameters.

@@ -1,9 +1,11 @@
 """The design file: one complete design as JSON (or TOML), parsed and checked.
 
 Keys (the public format): ``workload``, ``platform``, ``dtype`` (default ``int8``),
-``cost_model`` (default ``ssr``), ``batch``, ``accelerators`` (a list of parameter
-objects) and ``assignment`` (node name -> accelerator index).  Every problem raises
-:class:`DesignError` with a message naming the key.
+``cost_model`` (default: the platform's own -- ``ssr`` on Versal, ``fpga`` on FPGAs,
+``gpu-roofline`` on GPUs), ``batch``, ``accelerators`` (a list of parameter objects) and
+``assignment`` (node name -> accelerator index).  A ``gpu-roofline`` design is one device
+with no parameters: its ``accelerators`` and ``assignment`` may be omitted.  Every
+problem raises :class:`DesignError` with a message naming the key.
 
 Example:
     >>> spec = {"workload": {"gemms": [{"name": "l0", "M": 64, "K": 64, "N": 64}]},
@@ -33,7 +35,12 @@ from ssropt.objectives.workload_spec import workload_from_spec
 TOP_KEYS = ("workload", "platform", "dtype", "cost_model", "batch", "accelerators", "assignment")
 REQUIRED = ("workload", "platform", "batch", "accelerators", "assignment")
 #: parameters that may be omitted, with their defaults (0 = the dtype's default rule)
-OPTIONAL_PARAMS = {"ssr": {"dup": 1}, "charm": {"pack_in": 0, "pack_out": 0}}
+OPTIONAL_PARAMS = {
+    "ssr": {"dup": 1},
+    "charm": {"pack_in": 0, "pack_out": 0},
+    "fpga": {"dup": 1},
+    "gpu-roofline": {},
+}
 
 
 class DesignError(SsroptError):
@@ -80,28 +87,35 @@ def parse_design(spec: dict, base_dir: Path | None = None) -> ParsedDesign:
     extra = sorted(set(spec) - set(TOP_KEYS))
     if extra:
         raise DesignError(f"unknown design key {extra[0]!r}: keys are {', '.join(TOP_KEYS)}")
-    for key in REQUIRED:
+    for key in ("workload", "platform"):
         if key not in spec:
             raise DesignError(f"design is missing key {key!r}")
-    cost_model = spec.get("cost_model", "ssr")
-    if cost_model not in COST_MODELS:
+    cost_model = spec.get("cost_model")
+    if cost_model is not None and cost_model not in COST_MODELS:
         raise DesignError(f"unknown cost_model {cost_model!r}: known are {', '.join(COST_MODELS)}")
     if not isinstance(spec["workload"], dict):
         raise DesignError("design key 'workload' must be an object")
     workload = workload_from_spec(spec["workload"], base_dir=base_dir)
     platform = _platform(spec["platform"], base_dir)
+    cost_model = cost_model or platform.default_cost_model
+    if not PARAM_NAMES[cost_model]:  # one device, no parameters: everything on it
+        spec = {"accelerators": [{}], "assignment": dict.fromkeys(workload.names, 0), **spec}
+    for key in REQUIRED:
+        if key not in spec:
+            raise DesignError(f"design is missing key {key!r}")
     dtype = spec.get("dtype", "int8")
     if not isinstance(dtype, str):
         raise DesignError("design key 'dtype' must be a string")
     platform.dtype(dtype)
     batch = positive_int(spec["batch"], "batch")
+    platform.require(cost_model, dtype)
     params = _accelerators(spec["accelerators"], cost_model)
     assignment = _assignment(spec["assignment"], workload, len(params))
     designs = DesignBatch(
         cost_model=cost_model,
         batch=np.array([batch], dtype=np.int64),
         assignment=assignment[None, :],
-        params=np.array(params, dtype=np.int64)[None, :, :],
+        params=np.array(params, dtype=np.int64).reshape(1, len(params), len(PARAM_NAMES[cost_model])),
     )
     return ParsedDesign(workload, platform, dtype, cost_model, designs)
 
@@ -123,6 +137,8 @@ def _platform(value, base_dir: Path | None) -> Platform:
 def _accelerators(value, cost_model: str) -> list[list[int]]:
     if not isinstance(value, list) or not value:
         raise DesignError("design key 'accelerators' must be a non-empty list")
+    if not PARAM_NAMES[cost_model] and len(value) != 1:
+        raise DesignError(f"a {cost_model} design has exactly one accelerator (the device), got {len(value)}")
     names = PARAM_NAMES[cost_model]
     optional = OPTIONAL_PARAMS[cost_model]
     rows = []

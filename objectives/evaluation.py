@@ -3,11 +3,17 @@
 Everything is an array over designs (first axis ``n``); per-accelerator arrays have
 shape ``(n, max_accelerators)`` with zeros in unused slots, per-node arrays
 ``(n, n_nodes)``.  ``violations[name]`` is ``used - budget`` (``<= 0`` is feasible).
+
+Which per-accelerator figures and which chip resources exist depends on the cost
+model: Versal models report :data:`ACCELERATOR_FIELDS` and :data:`RESOURCE_FIELDS`
+(AIE, PLIO, BRAM, URAM, columns), the FPGA template PEs, DSP/tensor blocks, BRAM and
+URAM, the GPU roofline one device; ``Evaluation.resource_fields`` names them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -44,6 +50,8 @@ class Evaluation:
         node_cycles, node_time_s: ``(n, n_nodes)`` one instance of each node (heads included).
         accelerators: name -> ``(n, max_accelerators)`` per-accelerator figures.
         violations: name -> ``(n,)`` used - budget.
+        resource_fields: the names in ``accelerators`` that are chip resources (summed
+            by :meth:`resources`); the first one is nonzero on every used accelerator.
     """
 
     latency_s: np.ndarray
@@ -59,6 +67,13 @@ class Evaluation:
     node_time_s: np.ndarray
     accelerators: dict[str, np.ndarray]
     violations: dict[str, np.ndarray] = field(default_factory=dict)
+    #: set on the instance by models whose resources differ (not a per-design field)
+    resource_fields: ClassVar[tuple[str, ...]] = RESOURCE_FIELDS
+
+    def with_resources(self, names: tuple[str, ...]) -> Evaluation:
+        """This evaluation, its chip resources named ``names``; returns ``self``."""
+        self.resource_fields = names  # type: ignore[misc]
+        return self
 
     @property
     def n_designs(self) -> int:
@@ -74,7 +89,17 @@ class Evaluation:
 
     def resources(self) -> dict[str, np.ndarray]:
         """Totals over accelerators, ``name -> (n,)``."""
-        return {name: self.accelerators[name].sum(axis=1) for name in RESOURCE_FIELDS}
+        return {name: self.accelerators[name].sum(axis=1) for name in self.resource_fields}
+
+    @property
+    def accelerator_fields(self) -> tuple[str, ...]:
+        """Names of the per-accelerator figures, in report order."""
+        return tuple(self.accelerators)
+
+    @property
+    def n_accelerators_used(self) -> np.ndarray:
+        """``(n,)`` accelerators in use (those holding a nonzero first resource)."""
+        return (self.accelerators[self.resource_fields[0]] > 0).sum(axis=1)
 
     def constraint_matrix(self) -> tuple[list[str], np.ndarray]:
         """Names and ``(n, n_constraints)`` matrix of violations (pymoo's ``G``)."""
@@ -94,12 +119,12 @@ class Evaluation:
         fields = {name: put(getattr(self, name), getattr(part, name)) for name in PER_DESIGN_FIELDS}
         fields["accelerators"] = {k: put(v, part.accelerators[k]) for k, v in self.accelerators.items()}
         fields["violations"] = {k: put(v, part.violations[k]) for k, v in self.violations.items()}
-        return Evaluation(**fields)
+        return Evaluation(**fields).with_resources(self.resource_fields)
 
     @staticmethod
     def concatenate(parts: list[Evaluation]) -> Evaluation:
         """The designs of consecutive evaluations as one (accelerator arrays padded)."""
-        width = max(p.accelerators["aie"].shape[1] for p in parts)
+        width = max(next(iter(p.accelerators.values())).shape[1] for p in parts)
 
         def acc(name: str) -> np.ndarray:
             return np.concatenate(
@@ -109,4 +134,4 @@ class Evaluation:
         fields = {name: np.concatenate([getattr(p, name) for p in parts]) for name in PER_DESIGN_FIELDS}
         fields["accelerators"] = {name: acc(name) for name in parts[0].accelerators}
         fields["violations"] = {k: np.concatenate([p.violations[k] for p in parts]) for k in parts[0].violations}
-        return Evaluation(**fields)
+        return Evaluation(**fields).with_resources(parts[0].resource_fields)

@@ -6,18 +6,23 @@ shipped with ssropt) or given as a path to any TOML file with the same keys.
 
 The loader is generic: each TOML table maps onto a frozen dataclass below, field by
 field; a missing, unknown or mistyped key raises :class:`PlatformError` naming the file
-and the dotted key.
+and the dotted key.  The top-level ``family`` says which tables the file must have
+(:data:`FAMILY_SECTIONS`): ``versal`` (AIE array + PL, the ``ssr`` and ``charm`` models),
+``fpga`` (DSP or tensor-block fabric, the ``fpga`` template) or ``gpu`` (the
+``gpu-roofline`` comparison model).  Each family has a default cost model
+(:data:`DEFAULT_COST_MODEL`; a file may name another with ``cost_model = "..."``).
 
 Example:
     >>> p = load_platform("vck190")
-    >>> p.budget.aie, p.dtype("int8").ssr.macs_per_cycle
-    (364, 128)
+    >>> p.budget.aie, p.dtype("int8").ssr.macs_per_cycle, default_cost_model(p)
+    (364, 128, 'ssr')
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
+import types
 import typing
 from dataclasses import dataclass
 from functools import lru_cache
@@ -150,10 +155,33 @@ class CharmKernel:
 
 
 @dataclass(frozen=True)
+class FpgaKernel:
+    """How one data type maps onto the FPGA's compute blocks (``[dtype.NAME.fpga]``).
+
+    A PE is one MAC per cycle; ``macs_per_block`` PEs share one compute block (DSP slice
+    or AI tensor block) and a PE needs ``blocks_per_mac`` blocks (the SSR estimator's
+    ``DSP_factor``: 5 for FP32 on DSP48).  Blocks used = ceil(PEs * blocks_per_mac /
+    macs_per_block).
+    """
+
+    macs_per_block: int
+    blocks_per_mac: int
+
+
+@dataclass(frozen=True)
+class GpuKernel:
+    """Peak dense throughput of one data type on a GPU (``[dtype.NAME.gpu]``)."""
+
+    peak_ops_per_s: float  # 2 ops per MAC, dense (no structured sparsity)
+
+
+@dataclass(frozen=True)
 class DataType:
     bytes: int
-    ssr: SsrKernel
-    charm: CharmKernel
+    ssr: SsrKernel | None = None
+    charm: CharmKernel | None = None
+    fpga: FpgaKernel | None = None
+    gpu: GpuKernel | None = None
 
 
 @dataclass(frozen=True)
@@ -175,18 +203,118 @@ class PowerConstants:
 
 
 @dataclass(frozen=True)
+class FpgaResources:
+    """Compute blocks and RAM blocks of an FPGA: device totals or the designs' budget.
+
+    ``dsp`` counts the blocks PEs are built from (DSP48E2 slices; AI tensor blocks on
+    Stratix 10 NX); ``bram`` the small RAM blocks (BRAM36, or M20K on Intel devices);
+    ``uram`` the large ones (URAM288; 0 where the device has none).
+    """
+
+    dsp: int
+    bram: int
+    uram: int
+
+
+@dataclass(frozen=True)
+class FpgaPower:
+    """Constants of the FPGA power model (``ssropt.objectives.fpga.fpga_power_w``).
+
+    P = static_w + dsp_w * blocks + bram_w * BRAM + uram_w * URAM
+        + dynamic_j_per_op_<dtype> * ops/s.
+    """
+
+    static_w: float
+    dsp_w: float  # per compute block used, clocked, W
+    bram_w: float  # per BRAM/M20K used, W
+    uram_w: float  # per URAM used, W
+    dynamic_j_per_op_int8: float = 0.0
+    dynamic_j_per_op_int16: float = 0.0
+    dynamic_j_per_op_fp32: float = 0.0
+
+
+@dataclass(frozen=True)
+class FpgaConstants:
+    """The FPGA template of the SSR estimator (spec section 8), ``[fpga]``.
+
+    ``b`` (the reduction-parallel dimension) is a power of two from
+    ``lane_width_bits / (8 DT)`` to ``lane_width_max_bits / (8 DT)``; ``a`` and ``c`` are at
+    most ``array_dim_max`` and multiples of one of ``array_dim_factors``.  Buffers are
+    ``lane_width_bits`` wide (LHS/RHS) and ``output_width_bits`` (outputs, re-layout of
+    LHS moves); a RAM block of type ``r`` is ``bram_width_bits / r`` wide and
+    ``bram_depth * r`` deep.
+    """
+
+    compute_block: str  # what ``dsp`` counts, e.g. "DSP48E2" or "AI tensor block"
+    clock_hz: float
+    lane_width_bits: int
+    lane_width_max_bits: int
+    output_width_bits: int
+    array_dim_max: int
+    array_dim_factors: tuple[int, ...]
+    input_bytes_per_image: int
+    input_bandwidth_bytes_per_s: float
+    ram_type_lhs: int
+    ram_type_rhs: int
+    bram_width_bits: int
+    bram_depth: int
+    uram_width_bits: int
+    uram_depth: int
+    uram_weight: int
+    physical: FpgaResources
+    budget: FpgaResources
+    power: FpgaPower
+
+
+@dataclass(frozen=True)
+class GpuConstants:
+    """The GPU roofline (``[gpu]``), a comparison platform, not an SSR target."""
+
+    memory_bandwidth_bytes_per_s: float
+    compute_efficiency: float  # fraction of peak a matmul kernel reaches (an assumption)
+    launch_overhead_s: float  # per kernel
+    tdp_w: float
+    power_fraction_of_tdp: float  # average power while busy / TDP (an assumption)
+
+
+#: tables (top level, and per data type) each family must have
+FAMILY_SECTIONS: dict[str, tuple[str, ...]] = {
+    "versal": ("aie", "pl", "physical", "budget", "ssr", "power"),
+    "fpga": ("fpga",),
+    "gpu": ("gpu",),
+}
+FAMILY_DTYPE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "versal": ("ssr",),
+    "fpga": ("fpga",),
+    "gpu": ("gpu",),
+}
+#: the cost model a platform of each family is evaluated with unless told otherwise
+DEFAULT_COST_MODEL: dict[str, str] = {"versal": "ssr", "fpga": "fpga", "gpu": "gpu-roofline"}
+#: tables each cost model reads (top level; per data type)
+COST_MODEL_SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ssr": (("aie", "pl", "physical", "budget", "ssr", "power"), ("ssr",)),
+    "charm": (("aie", "pl", "physical", "budget", "charm", "power"), ("charm",)),
+    "fpga": (("fpga",), ("fpga",)),
+    "gpu-roofline": (("gpu",), ("gpu",)),
+}
+
+
+@dataclass(frozen=True)
 class Platform:
     name: str
     description: str
     family: str
-    aie: AieArray
-    pl: ProgrammableLogic
-    physical: Resources
-    budget: Resources
-    ssr: SsrConstants
-    charm: CharmConstants
     dtypes: dict[str, DataType]
-    power: PowerConstants
+    aie: AieArray | None = None
+    pl: ProgrammableLogic | None = None
+    physical: Resources | None = None
+    budget: Resources | None = None
+    ssr: SsrConstants | None = None
+    charm: CharmConstants | None = None
+    power: PowerConstants | None = None
+    fpga: FpgaConstants | None = None
+    gpu: GpuConstants | None = None
+    cost_model: str = ""
     source: str = ""
 
     def dtype(self, name: str) -> DataType:
@@ -197,6 +325,29 @@ class Platform:
                 f"unknown dtype {name!r} for platform {self.name}: "
                 f"known dtypes are {', '.join(sorted(self.dtypes))}"
             ) from None
+
+    @property
+    def default_cost_model(self) -> str:
+        """The cost model this platform is evaluated with when none is named."""
+        return self.cost_model or DEFAULT_COST_MODEL[self.family]
+
+    def require(self, cost_model: str, dtype: str) -> None:
+        """Raise PlatformError unless this platform has every table ``cost_model`` reads."""
+        top, per_dtype = COST_MODEL_SECTIONS[cost_model]
+        data_type = self.dtype(dtype)
+        missing = [t for t in top if getattr(self, t) is None]
+        missing += [f"dtype.{dtype}.{t}" for t in per_dtype if getattr(data_type, t) is None]
+        if missing:
+            raise PlatformError(
+                f"platform {self.name} ({self.family}) cannot run cost model {cost_model!r}: "
+                f"no [{missing[0]}] table in {self.source}; its default cost model is "
+                f"{self.default_cost_model!r}"
+            )
+
+
+def default_cost_model(platform: Platform) -> str:
+    """The cost model ``platform`` is evaluated with when none is named."""
+    return platform.default_cost_model
 
 
 def known_platforms() -> list[str]:
@@ -238,7 +389,29 @@ def _load_file(path: Path) -> Platform:
     }
     table["dtypes"] = built
     table.setdefault("source", str(path))
-    return _build(Platform, table, path, "", skip={"dtypes"}, given={"dtypes": built})
+    family = table.get("family")
+    if family is None:
+        raise PlatformError(f"{path}: missing key 'family'")
+    if family not in FAMILY_SECTIONS:
+        raise PlatformError(
+            f"{path}: key 'family' must be one of {', '.join(FAMILY_SECTIONS)}, got {family!r}"
+        )
+    for section in FAMILY_SECTIONS[family]:
+        if section not in table:
+            raise PlatformError(f"{path}: missing key {section!r} (required by family {family!r})")
+    for name, dtype_table in dtypes.items():
+        for section in FAMILY_DTYPE_SECTIONS[family]:
+            if not isinstance(dtype_table, dict) or section not in dtype_table:
+                raise PlatformError(
+                    f"{path}: missing key 'dtype.{name}.{section}' (required by family {family!r})"
+                )
+    platform = _build(Platform, table, path, "", skip={"dtypes"}, given={"dtypes": built})
+    if platform.cost_model and platform.cost_model not in COST_MODEL_SECTIONS:
+        raise PlatformError(
+            f"{path}: key 'cost_model' must be one of {', '.join(COST_MODEL_SECTIONS)}, "
+            f"got {platform.cost_model!r}"
+        )
+    return platform
 
 
 def _build(cls, table, path: Path, prefix: str, skip=frozenset(), given=None):
@@ -265,6 +438,8 @@ def _build(cls, table, path: Path, prefix: str, skip=frozenset(), given=None):
 
 
 def _convert(hint, value, path: Path, key: str):
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # ``X | None``: an optional table
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, path, key)
     origin = typing.get_origin(hint)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ssropt.objectives.design import DesignBatch, relabel_by_first_use
+from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.evaluation import RESOURCE_FIELDS, Evaluation, budget_violations
+from ssropt.objectives.lockstep import LockStep, relayout_ns
 from ssropt.objectives.platform import DataType, Platform
-from ssropt.objectives.schedule import FINAL, FIRST, LAST, N_VARIANTS, LockStepScheduler
 from ssropt.objectives.ssr_accelerator import (
     broadcast_and_columns,
     ceil_div,
@@ -30,9 +30,7 @@ from ssropt.objectives.ssr_accelerator import (
     place_buffers,
     ram_banks,
 )
-from ssropt.objectives.workload import Role, Section, Workload
-
-ROLE_CODE = {Role.LHS: 0, Role.RHS: 1, Role.RHS_T: 2}
+from ssropt.objectives.workload import Workload
 
 
 def _acc_max(values: np.ndarray, on: np.ndarray) -> np.ndarray:
@@ -52,27 +50,15 @@ class SsrModel:
         self.platform = platform
         self.dtype_name = dtype
         self.dtype: DataType = platform.dtype(dtype)
-        self.scheduler = LockStepScheduler(workload)
+        self.lockstep = LockStep(workload)
+        self.scheduler = self.lockstep.scheduler
         shapes = workload.shape_arrays()
         self.m, self.k, self.n = shapes["m"], shapes["k"], shapes["n"]
         self.repeat = shapes["repeat"]
         self.activation_rhs = shapes["activation_rhs"]
         self.copies = shapes["copies"]
         self.heads = int(self.repeat.max())
-        self.deps = [
-            (workload.index(d.src), workload.index(d.dst), ROLE_CODE[d.role], self._dep_variants(d))
-            for d in workload.dependencies
-        ]
-
-    def _dep_variants(self, dep) -> tuple[bool, bool]:
-        """Whether a dependency moves data in (not last copy, last copy) of its producer."""
-        src = self.workload.nodes[self.workload.index(dep.src)]
-        dst = self.workload.nodes[self.workload.index(dep.dst)]
-        if src.section == Section.BLOCK and dst.section == Section.BLOCK and dep.next_block:
-            return (True, False)
-        if src.section == Section.BLOCK and dst.section == Section.POST:
-            return (False, True)
-        return (True, True)
+        self.deps = self.lockstep.deps
 
     # ------------------------------------------------------------------------------------
     def evaluate(self, designs: DesignBatch, detail: bool = True) -> Evaluation:
@@ -134,16 +120,8 @@ class SsrModel:
         )
 
         # -- schedule and buffer counts
-        # the schedule is invariant under relabelling accelerators: key it canonically
-        canonical, rank = relabel_by_first_use(assign)
-        uniq, inverse = self._unique_keys(designs.batch, canonical)
-        summaries = self.scheduler.summaries(uniq[:, 0], uniq[:, 1:])
-        steps = np.array([sm.steps for sm in summaries], dtype=np.int64)[inverse]
-        lhs_buffers = np.zeros((len(summaries), max(n_slots, rank.shape[1])), dtype=np.int64)
-        for u, sm in enumerate(summaries):
-            lhs_buffers[u, : sm.lhs_buffers.size] = sm.lhs_buffers
-        dbuff_l = np.take_along_axis(lhs_buffers[inverse], rank, axis=1)
-        dbuff_l = np.pad(dbuff_l, ((0, 0), (0, max(0, n_slots - dbuff_l.shape[1]))))[:, :n_slots]
+        schedules = self.lockstep.schedules(designs)
+        steps, dbuff_l = schedules.steps, schedules.lhs_buffers
         dbuff_r = np.where(hardened, 0, 1)
 
         # -- BRAM / URAM (buff_count_0); output buffers are not allocated (DBUFF_O = 0)
@@ -174,32 +152,12 @@ class SsrModel:
         plio_out = a * c * dup
 
         # -- re-layout overhead per dependency (cal_overhead, 3.3), ns
-        relayout_ns = self._relayout(a, c, dup, h1, w2, x, z, b, part, assign)
-        moves = np.zeros((n, self.workload.n_nodes, 2))
-        for (src, _, _, active), cost in zip(self.deps, relayout_ns):
-            for last in (0, 1):
-                if active[last]:
-                    moves[:, src, last] += cost * 1e-9
+        relayout = self._relayout(a, c, dup, h1, w2, x, z, b, part, assign)
+        moves = self.lockstep.moves_s(relayout, n)
 
         # -- latency over the schedule's step kinds
         t_input = s.input_bytes_per_image / s.input_bandwidth_bytes_per_s
-        variant = np.arange(1, N_VARIANTS) - 1
-        is_last = (variant & LAST) != 0
-        is_first = (variant & FIRST) != 0
-        is_final = (variant & FINAL) != 0
-        base = np.zeros((n, self.workload.n_nodes, N_VARIANTS))
-        base[:, :, 1:] = node_time[:, :, None]
-        with_input = base.copy()
-        with_input[:, :, 1:] += is_first * t_input
-        full = with_input.copy()
-        full[:, :, 1:] += np.where(is_final, 0.0, moves[:, :, is_last.astype(int)])
-        if detail:
-            compute_s, after_input, latency = self._schedule_sum(
-                summaries, inverse, (base, with_input, full)
-            )
-        else:
-            (latency,) = self._schedule_sum(summaries, inverse, (full,))
-            compute_s = after_input = np.full(n, np.nan)
+        compute_s, after_input, latency = self.lockstep.latency(schedules, node_time, moves, t_input, detail)
 
         used = slot_used
         acc = {
@@ -261,62 +219,12 @@ class SsrModel:
     def _relayout(self, a, c, dup, h1, w2, x, z, b, part, assign) -> list[np.ndarray]:
         """Re-layout time (ns) of every dependency's move, ``(n,)`` each (cal_overhead).
 
-        T_full re-streams the producer's padded output through one PLIO port at the PL
-        clock; it is paid in full when both the row and column split of the consumer's
-        banks mismatch the producer's array, per row/column group when one does.
+        T_full re-streams the producer's padded output (``(h1 a x) * (w2 c z)`` elements)
+        through one PLIO port at the PL clock, whatever the operand role.
         """
         s = self.platform.ssr
         words_per_cycle = s.relayout_port_bits // (8 * self.dtype.bytes)
         ns_per_cycle = 1e9 / s.relayout_clock_hz
-        rows = np.arange(a.shape[0])
-        out = []
-        for src, dst, role, _ in self.deps:
-            ps, cs = assign[:, src], assign[:, dst]
-            pa, pc = a[rows, ps], c[rows, ps]
-            pc_eff = np.maximum(pc * dup[rows, ps] // dup[rows, cs], 1)
-            footprint = (h1[rows, ps] * pa * x[rows, ps]) * (w2[rows, ps] * pc * z[rows, ps])
-            t_full = np.ceil(ns_per_cycle * footprint / words_per_cycle)
-            ca, cb, cc = a[rows, cs], b[rows, cs], c[rows, cs]
-            f = {k: v[rows, cs] for k, v in part.items()}
-            if role == 0:
-                m1, m2 = (ca * f["aL"]) % pa != 0, (cb * f["bL"]) % pc_eff != 0
-            elif role == 1:
-                m1, m2 = (cb * f["bR"]) % pa != 0, (cc * f["cR"]) % pc_eff != 0
-            else:
-                m1, m2 = (cc * f["cR"]) % pa != 0, (cb * f["bR"]) % pc_eff != 0
-            cost = np.select(
-                [m1 & m2, m1, m2], [t_full, np.floor(t_full / pc_eff), np.floor(t_full / pa)], 0.0
-            )
-            out.append(cost)
-        return out
-
-    @staticmethod
-    def _unique_keys(batch: np.ndarray, assign: np.ndarray):
-        """Distinct ``[batch, assignment...]`` rows and each design's row index."""
-        keys = np.concatenate([batch[:, None].astype(np.int64), assign], axis=1)
-        base = int(assign.shape[1])
-        if base ** base * (int(batch.max()) + 1) < 2**62:  # pack each row into one integer
-            packed = keys[:, 1:] @ (base ** np.arange(base, dtype=np.int64)) + keys[:, 0] * base**base
-            _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
-            return keys[first], inverse.ravel()
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        return uniq, inverse.ravel()
-
-    def _schedule_sum(self, summaries, inverse, tables):
-        """Sum over step kinds of count x slowest job, for each cost table ``(n, J, 9)``."""
-        kind_index, kind_count = self.scheduler.kind_table()
-        first = np.array([sm.first_kind for sm in summaries], dtype=np.int64)[inverse]
-        per_design = np.array([sm.counts.size for sm in summaries], dtype=np.int64)[inverse]
-        design = np.repeat(np.arange(inverse.size), per_design)
-        offset = np.arange(design.size) - np.repeat(np.cumsum(per_design) - per_design, per_design)
-        row = np.repeat(first, per_design) + offset
-        # flat index of (design, node, variant) in a (n, J, N_VARIANTS) cost table
-        stride = kind_index.shape[1] * N_VARIANTS
-        dtype = np.int32 if inverse.size * stride < 2**31 else np.int64
-        flat = kind_index[row] + (design * stride).astype(dtype)[:, None]
-        weights = kind_count[row]
-        out = []
-        for table in tables:
-            step_time = np.take(table.ravel(), flat).max(axis=1)
-            out.append(np.bincount(design, weights=weights * step_time, minlength=inverse.size))
-        return out
+        footprint = (h1 * a * x) * (w2 * c * z)
+        t_full = np.ceil(ns_per_cycle * footprint / words_per_cycle)
+        return relayout_ns(self.deps, assign, a, b, c, dup, part, {0: t_full, 1: t_full, 2: t_full})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ssropt.objectives.fpga import array_values, cascade_values
 from ssropt.objectives.platform import Platform
 from ssropt.objectives.workload import Workload
 
@@ -19,19 +20,35 @@ def divisors(n: int) -> list[int]:
 
 
 def parameter_values(cost_model: str, workload: Workload, platform: Platform, dtype: str) -> dict[str, np.ndarray]:
-    """Allowed values of every accelerator parameter, in ``PARAM_NAMES`` order."""
+    """Allowed values of every accelerator parameter, in ``PARAM_NAMES`` order.
+
+    ``fpga``: ``a`` and ``c`` the multiples of the platform's ``array_dim_factors`` up to
+    ``array_dim_max``, ``b`` the powers of two of the data type's lane range, ``dup`` the
+    divisors of the head count.  ``gpu-roofline`` has no parameters.
+    """
+    heads = max(n.repeat for n in workload.nodes)
+    has_attention = any(n.activation_rhs for n in workload.nodes)
+    dup_values = np.array(divisors(heads) if has_attention else [1])
+    if cost_model == "gpu-roofline":
+        return {}
+    if cost_model == "fpga":
+        dims = array_values(platform.fpga)
+        return {
+            "a": dims,
+            "b": cascade_values(platform.fpga, platform.dtype(dtype).bytes),
+            "c": dims.copy(),
+            "dup": dup_values,
+        }
     if cost_model == "ssr":
         s = platform.ssr
         kernel = platform.dtype(dtype).ssr
         dims = np.arange(1, s.array_dim_max + 1)
         b_values = dims[(dims <= s.b_multiple_above) | (dims % s.b_multiple == 0)]
-        heads = max(n.repeat for n in workload.nodes)
-        has_attention = any(n.activation_rhs for n in workload.nodes)
         return {
             "a": dims,
             "b": b_values,
             "c": dims,
-            "dup": np.array(divisors(heads) if has_attention else [1]),
+            "dup": dup_values,
             "h1": np.array(kernel.h1_choices),
             "w1": np.array(kernel.w1_choices),
             "w2": np.array(kernel.w2_choices),

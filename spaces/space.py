@@ -8,6 +8,10 @@ Decoding relabels accelerators in order of first use (removing symmetric duplica
 and moves each slot's parameters with its label.  ``sequential`` has one slot and no
 label genes; ``spatial`` has one slot per node group and no label genes.
 
+Cost models whose design is one device holding every node (``gpu-roofline``) have no
+accelerator parameters: every family collapses to that one device, so ``hybrid``,
+``sequential`` and ``spatial`` are the same space, whose genome is the batch index alone.
+
 :meth:`Space.evaluate` is the one evaluation path of every strategy: decode, repair
 (shrink over-budget designs, re-evaluating until they fit or the rounds run out),
 evaluate with the cost model, and return objectives ``F = [latency, -throughput]``
@@ -39,8 +43,11 @@ from ssropt.spaces.options import GROUP_PRESETS, SpaceError, SpaceOptions
 
 OBJECTIVE_NAMES = ("latency_s", "throughput_ops_per_s")
 DIRECTIONS = ("minimize", "maximize")
-#: constraints the repair loop shrinks designs for
+#: constraints the repair loop shrinks designs for (Versal models; every model names its
+#: own through ``CostModel.resource_budgets``)
 BUDGET_CONSTRAINTS = ("aie", "plio_in", "plio_out", "bram", "uram")
+#: budgets no design of a space can beat if its smallest design already exceeds them
+HARD_BUDGETS = ("aie", "plio_in", "plio_out", "columns", "dsp")
 REPAIR_ROUNDS = 6
 
 
@@ -79,7 +86,7 @@ class Space:
         self.batch_values = np.array(options.batch_sizes, dtype=np.int64)
         self.group_of_node, self.group_names = self._groups(workload, options.groups)
         n_groups = len(self.group_names)
-        if options.family == "sequential":
+        if model.single_device or options.family == "sequential":
             self.n_slots, self.n_label_genes = 1, 0
         elif options.family == "spatial":
             self.n_slots, self.n_label_genes = n_groups, 0
@@ -140,7 +147,7 @@ class Space:
         g = np.clip(np.asarray(genomes, dtype=np.int64), self.lower, self.upper)
         n = g.shape[0]
         batch = self.batch_values[g[:, 0]]
-        if self.options.family == "sequential":
+        if self.model.single_device or self.options.family == "sequential":
             labels = np.zeros((n, len(self.group_of_node)), dtype=np.int64)
         elif self.options.family == "spatial":
             labels = np.broadcast_to(self.group_of_node, (n, len(self.group_of_node))).copy()
@@ -148,6 +155,8 @@ class Space:
             labels = g[:, 1 : 1 + self.n_label_genes][:, self.group_of_node]
         assignment, rank = relabel_by_first_use(labels)
         raw = g[:, self.param_start :].reshape(n, self.n_slots, self.n_params)
+        if not self.n_params:
+            return DesignBatch(self.model.cost_model, batch, assignment, np.zeros((n, self.n_slots, 0), dtype=np.int64))
         values = np.stack([self.tables[p][raw[:, :, p]] for p in range(self.n_params)], axis=2)
         order = np.argsort(np.pad(rank, ((0, 0), (0, self.n_slots - rank.shape[1])), constant_values=self.n_slots), axis=1, kind="stable")
         params = np.take_along_axis(values, order[:, :, None], axis=1)
@@ -178,7 +187,7 @@ class Space:
     def evaluate(self, genomes: np.ndarray, detail: bool = False) -> SpaceEvaluation:
         """Decode, repair, evaluate; the one evaluation path of every strategy."""
         designs = self.decode(genomes)
-        if self.options.repair and self.model.cost_model == "ssr":
+        if self.options.repair and self.model.cost_model in ("ssr", "fpga"):
             designs = self._repair_shapes(designs)
         result = self.model.evaluate(designs, detail=detail)
         if self.options.repair:
@@ -199,7 +208,7 @@ class Space:
         names, G = result.constraint_matrix()
         extra_names, extra = [], []
         if self.options.min_accelerators > 1:
-            n_acc = (result.accelerators["aie"] > 0).sum(axis=1)
+            n_acc = result.n_accelerators_used
             extra_names.append("min_accelerators")
             extra.append(self.options.min_accelerators - n_acc)
         if self.options.latency_ceiling_s is not None:
@@ -230,7 +239,7 @@ class Space:
         :meth:`latency_lower_bound`.
         """
         smallest = self.evaluate(np.zeros((1, self.n_genes), dtype=np.int64)).evaluation
-        for name in ("aie", "plio_in", "plio_out", "columns"):
+        for name in HARD_BUDGETS:
             excess = float(smallest.violations[name][0]) if name in smallest.violations else 0.0
             if excess > 0:
                 raise SpaceError(
@@ -247,27 +256,31 @@ class Space:
     # -- repair ------------------------------------------------------------------------------
     def _budget_ratio(self, result: Evaluation) -> np.ndarray:
         """``(n,)`` smallest budget / used over the budget constraints (>= 1: fits)."""
-        budget = self.model.platform.budget
         totals = result.resources()
         ratio = np.ones(result.n_designs)
-        for name in BUDGET_CONSTRAINTS:
+        for name, budget in self.model.resource_budgets().items():
             used = totals[name].astype(float)
-            ratio = np.minimum(ratio, np.where(used > 0, getattr(budget, name) / np.maximum(used, 1), 1.0))
+            ratio = np.minimum(ratio, np.where(used > 0, budget / np.maximum(used, 1), 1.0))
         return ratio
 
     def _repair_shapes(self, designs: DesignBatch) -> DesignBatch:
-        """Per-accelerator shape rules of the ssr model, in closed form.
+        """Per-accelerator shape rules, in closed form.
 
-        ``dup > 1`` only on attention-only accelerators; not both ``a, c > 8``;
-        ``a*c <= 48``; the cascade ``b`` shortened until the array fits the columns.
+        Both templates: ``dup > 1`` only on attention-only accelerators.  ``ssr`` also: not
+        both ``a, c > 8``; ``a*c <= 48``; the cascade ``b`` shortened until the array fits
+        the columns.  (The ``fpga`` template's other shape rules -- ``a, c`` multiples of 2
+        or 3 up to 32, ``b`` a power of two in range -- hold for every decoded genome,
+        since they are the value tables.)
         """
-        s = self.model.platform.ssr
         params = designs.params.copy()
         a, b, c, dup = (params[:, :, i] for i in range(4))
         on = designs.assignment[:, None, :] == np.arange(designs.max_accelerators)[None, :, None]
         act = self.model.workload.shape_arrays()["activation_rhs"]
         attention_only = on.any(axis=2) & ~(on & ~act).any(axis=2)
         dup[:] = np.where(attention_only, dup, np.minimum(dup, 1))
+        if self.model.cost_model != "ssr":
+            return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
+        s = self.model.platform.ssr
         both = (a > s.ac_both_max) & (c > s.ac_both_max)
         a_le_c = a <= c
         a[:] = np.where(both & a_le_c, s.ac_both_max, a)
@@ -284,7 +297,10 @@ class Space:
         return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
 
     def _shrink(self, designs: DesignBatch, ratio: np.ndarray) -> DesignBatch:
-        """Scale every accelerator of over-budget designs by ``ratio`` (cascade first)."""
+        """Scale every accelerator of over-budget designs by ``ratio`` (cascade first);
+        every shrunk parameter is snapped to its value table."""
+        if not self.n_params:
+            return designs
         params = designs.params.copy()
         f = np.clip(ratio, 0.05, 0.97)[:, None]
         names = self.param_names
@@ -301,6 +317,7 @@ class Space:
         for name in ("a", "c"):
             i = names.index(name)
             shrunk = np.maximum(1, np.floor(params[:, :, i] * scale)).astype(np.int64)
+            shrunk = self.values[name][value_index(self.values[name], shrunk)]
             params[:, :, i] = np.where(used & (rest < 0.999), shrunk, params[:, :, i])
         return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
 

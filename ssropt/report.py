@@ -17,7 +17,7 @@ import math
 
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.design_file import parse_design
-from ssropt.objectives.evaluation import ACCELERATOR_FIELDS, RESOURCE_FIELDS, Evaluation
+from ssropt.objectives.evaluation import Evaluation
 from ssropt.objectives.model import CostModel
 
 
@@ -67,10 +67,10 @@ def evaluation_record(model: CostModel, designs: DesignBatch, result: Evaluation
             for j, name in enumerate(model.workload.names)
         ],
         "accelerators": [
-            {key: int(result.accelerators[key][i, a]) for key in ACCELERATOR_FIELDS}
+            {key: int(result.accelerators[key][i, a]) for key in result.accelerator_fields}
             for a in range(n_acc)
         ],
-        "resources": {key: int(result.accelerators[key][i].sum()) for key in RESOURCE_FIELDS},
+        "resources": {key: int(result.accelerators[key][i].sum()) for key in result.resource_fields},
     }
 
 
@@ -99,12 +99,13 @@ def format_record(record: dict, design: dict | None = None) -> str:
     lines.append("")
     accs = design["accelerators"] if design else [{}] * len(record["accelerators"])
     param_names = list(accs[0]) if accs and accs[0] else []
-    head = ["acc", *param_names, *ACCELERATOR_FIELDS]
+    fields = list(record["accelerators"][0]) if record["accelerators"] else []
+    head = ["acc", *param_names, *fields]
     rows = [
-        [str(a), *(str(accs[a][p]) for p in param_names), *(str(acc[k]) for k in ACCELERATOR_FIELDS)]
+        [str(a), *(str(accs[a][p]) for p in param_names), *(str(acc[k]) for k in fields)]
         for a, acc in enumerate(record["accelerators"])
     ]
-    rows.append(["total", *([""] * len(param_names)), *(str(record["resources"].get(k, "")) for k in ACCELERATOR_FIELDS)])
+    rows.append(["total", *([""] * len(param_names)), *(str(record["resources"].get(k, "")) for k in fields)])
     lines += _table(head, rows)
     lines.append("")
     node_rows = [

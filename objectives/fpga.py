@@ -1,0 +1,249 @@
+"""The ``fpga`` cost model: SSR-style accelerators built from DSP slices or AI tensor blocks.
+
+This is the FPGA variant of the SSR estimator (spec section 8, ``Acc_FPGA``): each
+accelerator is an ``a x b x c`` array of PEs (one MAC per cycle each), replicated ``dup``
+times over attention heads; weights and activations stay on chip; producers write into
+their consumers' input buffers; the batch runs on the same lock-step schedule as the
+Versal ``ssr`` model (:mod:`ssropt.objectives.lockstep`).  Per design, vectorised:
+
+1. per node: ``ceil(M/a) ceil(K/b) ceil(N/c) * ceil(R/dup)`` cycles at the fabric clock;
+2. per accelerator: buffer depths ``x, y, z = ceil(max M / a), ceil(max K / b),
+   ceil(max N / c)``, bank partition factors from every producer by the lcm rules (with
+   ``b`` counted in buffer words of ``lane_width_bits``), BRAM/URAM (or M20K) blocks of the
+   LHS, activation-RHS and weight buffers with the cheapest placement, and compute blocks
+   ``ceil(a b c dup * blocks_per_mac / macs_per_block)``;
+3. latency over the lock-step schedule: slowest job per step, plus the re-layout of
+   mismatched moves (``cal_overhead_fpga``) and the DDR input of each image.
+
+Constraints (section 8, all constants in the platform's ``[fpga]`` table): ``b`` a power
+of two between ``lane_width_bits`` and ``lane_width_max_bits`` worth of elements (8..64
+for INT8); ``a, c <= array_dim_max`` (32), each a multiple of one of
+``array_dim_factors`` (2 or 3); ``dup`` divides the head count and is 1 unless the
+accelerator holds only attention products; compute blocks, BRAM and URAM within budget.
+
+Decisions on the public code's quirks: the RAM placement is scored ``BRAM + uram_weight *
+URAM`` as on Versal (the public FPGA code scores the 8 placements ``8 BRAM + URAM`` and
+then tie-breaks on ``BRAM + 8 URAM``); partition factors come from every producer
+(as in ``ssr``); a transposed RHS uses the transposed re-layout rule.
+
+Power (an estimate, constants in ``[fpga.power]``)::
+
+    P = static_w + dsp_w * blocks + bram_w * BRAM + uram_w * URAM + e_dtype * ops/s
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ssropt.objectives.design import DesignBatch
+from ssropt.objectives.energy import _non_negative
+from ssropt.objectives.evaluation import Evaluation, budget_violations
+from ssropt.objectives.lockstep import LockStep, relayout_ns
+from ssropt.objectives.platform import FpgaConstants, Platform, PlatformError
+from ssropt.objectives.ssr_accelerator import ceil_div, partition_factors, place_buffers
+from ssropt.objectives.workload import Workload
+
+RESOURCES = ("dsp", "bram", "uram")
+ACCELERATOR_FIELDS = ("pe", "dsp", "bram", "uram", "x", "y", "z")
+
+
+# -- value rules ----------------------------------------------------------------------------
+def pack(constants: FpgaConstants, dtype_bytes: int) -> int:
+    """Elements per buffer word (``DATA_PACK_B``): ``lane_width_bits / (8 DT)``."""
+    return max(constants.lane_width_bits // (8 * dtype_bytes), 1)
+
+
+def array_values(constants: FpgaConstants) -> np.ndarray:
+    """Allowed ``a`` and ``c``: ``<= array_dim_max`` and a multiple of a named factor."""
+    dims = np.arange(1, constants.array_dim_max + 1)
+    ok = np.zeros(dims.shape, dtype=bool)
+    for factor in constants.array_dim_factors:
+        ok |= dims % factor == 0
+    return dims[ok]
+
+
+def cascade_values(constants: FpgaConstants, dtype_bytes: int) -> np.ndarray:
+    """Allowed ``b``: powers of two from ``pack`` to ``lane_width_max_bits / (8 DT)``."""
+    low, high = pack(constants, dtype_bytes), max(constants.lane_width_max_bits // (8 * dtype_bytes), 1)
+    values = [1 << p for p in range(0, 31) if low <= (1 << p) <= high]
+    return np.array(values, dtype=np.int64)
+
+
+# -- equations ------------------------------------------------------------------------------
+def layer_cycles(m, k, n, repeat, a, b, c, dup) -> np.ndarray:
+    """Fabric cycles of one layer instance, heads included:
+    ``ceil(M/a) * ceil(K/b) * ceil(N/c) * ceil(R/dup)`` (no fill, drain or launch)."""
+    return ceil_div(m, a) * ceil_div(k, b) * ceil_div(n, c) * ceil_div(repeat, dup)
+
+
+def compute_blocks(pe, macs_per_block: int, blocks_per_mac: int) -> np.ndarray:
+    """Compute blocks (DSP slices, tensor blocks) holding ``pe`` MAC lanes."""
+    return ceil_div(np.asarray(pe) * blocks_per_mac, macs_per_block)
+
+
+def ram_blocks(lanes, depth_words, width_bits: int, block_width_bits: int, block_depth: int) -> np.ndarray:
+    """RAM blocks for ``lanes`` buffers of ``depth_words`` words of ``width_bits`` each:
+    ``lanes * ceil(width / block width) * ceil(depth / block depth)`` (depth may be
+    fractional: a buffer split over partition banks)."""
+    per_lane = -(-width_bits // block_width_bits) * np.ceil(np.asarray(depth_words) / block_depth)
+    return (np.asarray(lanes) * per_lane).astype(np.int64)
+
+
+def fpga_power_w(platform: Platform, dtype_name: str, *, dsp, bram, uram, ops_per_s) -> np.ndarray:
+    """Average power (W) of N designs: static + clocked compute blocks + RAM blocks + the
+    dynamic energy of the work (``dynamic_j_per_op_<dtype>``); every constant an estimate
+    documented in the platform TOML."""
+    power = platform.fpga.power
+    field = f"dynamic_j_per_op_{dtype_name}"
+    if not hasattr(power, field):
+        raise PlatformError(f"no dynamic energy per op for dtype {dtype_name!r} on platform {platform.name}")
+    return (
+        power.static_w
+        + power.dsp_w * _non_negative("dsp", dsp)
+        + power.bram_w * _non_negative("bram", bram)
+        + power.uram_w * _non_negative("uram", uram)
+        + getattr(power, field) * _non_negative("ops_per_s", ops_per_s)
+    )
+
+
+# -- the model ------------------------------------------------------------------------------
+class FpgaModel:
+    """The ``fpga`` template bound to one workload, platform and data type."""
+
+    def __init__(self, workload: Workload, platform: Platform, dtype: str) -> None:
+        platform.require("fpga", dtype)
+        self.workload = workload
+        self.platform = platform
+        self.dtype_name = dtype
+        self.dtype = platform.dtype(dtype)
+        self.constants = platform.fpga
+        self.kernel = self.dtype.fpga
+        self.pack = pack(self.constants, self.dtype.bytes)
+        self.lockstep = LockStep(workload)
+        self.scheduler = self.lockstep.scheduler
+        shapes = workload.shape_arrays()
+        self.m, self.k, self.n = shapes["m"], shapes["k"], shapes["n"]
+        self.repeat = shapes["repeat"]
+        self.activation_rhs = shapes["activation_rhs"]
+        self.copies = shapes["copies"]
+        self.heads = int(self.repeat.max())
+
+    def budgets(self) -> dict[str, int]:
+        budget = self.constants.budget
+        return {name: getattr(budget, name) for name in RESOURCES}
+
+    def evaluate(self, designs: DesignBatch, detail: bool = True) -> Evaluation:
+        """Evaluate N designs; ``detail=False`` skips the latency breakdown (NaN)."""
+        p, kernel = self.constants, self.kernel
+        dt, words = self.dtype.bytes, self.pack
+        n, n_slots = designs.n_designs, designs.max_accelerators
+        assign = designs.assignment.astype(np.int64)
+        n_acc = assign.max(axis=1) + 1
+        used = np.arange(n_slots)[None, :] < n_acc[:, None]
+        safe = np.array([1, words, 1, 1])  # harmless values for unused slots
+        params = np.where(used[:, :, None], designs.params, safe).astype(np.int64)
+        params = np.maximum(params, 1)
+        a, b, c, dup = (params[:, :, i] for i in range(4))
+        on = assign[:, None, :] == np.arange(n_slots)[None, :, None]  # (n, A, J)
+
+        def node(values):
+            return np.take_along_axis(values, assign, axis=1)
+
+        cycles = layer_cycles(self.m, self.k, self.n, self.repeat, node(a), node(b), node(c), node(dup))
+        node_time = cycles / p.clock_hz
+
+        # -- buffer depths from each accelerator's largest layer (section 8)
+        def acc_max(values, mask):
+            return np.where(mask, np.broadcast_to(values, assign.shape)[:, None, :], 0).max(axis=2)
+
+        x, y, z = ceil_div(acc_max(self.m, on), a), ceil_div(acc_max(self.k, on), b), ceil_div(acc_max(self.n, on), c)
+        on_mha = on & self.activation_rhs[None, None, :]
+        y_mha, z_mha = ceil_div(acc_max(self.k, on_mha), b), ceil_div(acc_max(self.n, on_mha), c)
+        attention_only = on.any(axis=2) & ~(on & ~self.activation_rhs[None, None, :]).any(axis=2)
+
+        # -- bank partitions against every producer, b counted in buffer words
+        lanes_b = ceil_div(b, words)
+        part, dup_mismatch = partition_factors(a, lanes_b, c, dup, assign, self.lockstep.deps)
+        schedules = self.lockstep.schedules(designs)
+        dbuff_l = schedules.lhs_buffers  # DBUFF_R = 1, DBUFF_O = 0
+
+        # -- RAM blocks: LHS, activation RHS and weights; cheapest placement
+        width = p.lane_width_bits
+        bram_l = (p.bram_width_bits // p.ram_type_lhs, p.bram_depth * p.ram_type_lhs)
+        bram_r = (p.bram_width_bits // p.ram_type_rhs, p.bram_depth * p.ram_type_rhs)
+        uram_geometry = (p.uram_width_bits, p.uram_depth)
+        part_l = part["aL"] * part["bL"]
+        part_r = part["bR"] * part["cR"]
+        lhs_lanes, lhs_depth = a * lanes_b * part_l, x * y / part_l
+        rhs_lanes, rhs_depth = c * lanes_b * part_r, y_mha * z_mha / part_r
+        l_bram = ram_blocks(lhs_lanes, lhs_depth, width, *bram_l) * dbuff_l
+        l_uram = ram_blocks(lhs_lanes, lhs_depth, width, *uram_geometry) * dbuff_l
+        r_bram = ram_blocks(rhs_lanes, rhs_depth, width, *bram_r)
+        r_uram = ram_blocks(rhs_lanes, rhs_depth, width, *uram_geometry)
+        per_node = ceil_div(self.k, node(b)) * ceil_div(self.n, node(c)) * self.copies
+        weight_words = np.where(on & ~self.activation_rhs[None, None, :], per_node[:, None, :], 0).sum(axis=2)
+        weight_lanes = c * lanes_b
+        if p.budget.uram > 0:
+            w_bram = ram_blocks(weight_lanes, weight_words % p.uram_depth, width, *bram_r)
+            w_uram = weight_lanes * -(-width // p.uram_width_bits) * (weight_words // p.uram_depth)
+            first_node = np.where(on, np.arange(on.shape[2])[None, None, :], on.shape[2]).min(axis=2)
+            bram, uram = place_buffers(
+                np.stack([l_bram, r_bram], axis=2), np.stack([l_uram, r_uram], axis=2),
+                w_bram, w_uram, p.budget.bram, p.uram_weight, first_node,
+            )
+        else:  # no URAM on the device: every buffer in BRAM (M20K)
+            bram = l_bram + r_bram + ram_blocks(weight_lanes, weight_words, width, *bram_r)
+            uram = np.zeros_like(bram)
+
+        pe = a * b * c * dup
+        dsp = compute_blocks(pe, kernel.macs_per_block, kernel.blocks_per_mac)
+
+        # -- re-layout of mismatched moves (cal_overhead_fpga): outputs leave through
+        # output_width_bits ports towards an LHS, lane_width_bits towards an RHS
+        ns_per_cycle = 1e9 / p.clock_hz
+        footprint = (a * x) * (c * z)
+        t_lhs = np.ceil(ns_per_cycle * footprint / (p.output_width_bits / (8 * dt)))
+        t_rhs = np.ceil(ns_per_cycle * footprint / (p.lane_width_bits / (8 * dt)))
+        relayout = relayout_ns(self.lockstep.deps, assign, a, lanes_b, c, dup, part, {0: t_lhs, 1: t_rhs, 2: t_rhs})
+        moves = self.lockstep.moves_s(relayout, n)
+        t_input = p.input_bytes_per_image / p.input_bandwidth_bytes_per_s
+        compute_s, after_input, latency = self.lockstep.latency(schedules, node_time, moves, t_input, detail)
+
+        acc = {"pe": pe, "dsp": dsp, "bram": bram, "uram": uram, "x": x, "y": y, "z": z}
+        acc = {k: np.where(used, v, 0).astype(np.int64) for k, v in acc.items()}
+
+        def count(bad):
+            return (used & bad).sum(axis=1)
+
+        factor_ok = np.zeros_like(a, dtype=bool), np.zeros_like(c, dtype=bool)
+        for f in p.array_dim_factors:
+            factor_ok = (factor_ok[0] | (a % f == 0), factor_ok[1] | (c % f == 0))
+        b_allowed = cascade_values(p, dt)
+        heads_ok = (self.heads % dup == 0) & ((dup == 1) | attention_only)
+        violations = budget_violations(acc, self.budgets())
+        violations |= {
+            "array_dim": np.where(used, np.maximum(a, c), 0).max(axis=1) - p.array_dim_max,
+            "array_factor": count(~(factor_ok[0] & factor_ok[1])),
+            "array_b": count(~np.isin(b, b_allowed)),
+            "dup": count(~heads_ok),
+            "partition_dup": dup_mismatch,
+            "unused_accelerator": count(~on.any(axis=2)),
+        }
+        violations = {k: np.asarray(v).astype(float) for k, v in violations.items()}
+        ops = float(self.workload.ops_per_image)
+        batch = designs.batch.astype(float)
+        return Evaluation(
+            latency_s=latency,
+            compute_s=compute_s,
+            relayout_s=latency - after_input,
+            input_s=after_input - compute_s,
+            throughput_ops_per_s=batch * ops / latency,
+            images_per_s=batch / latency,
+            energy_j_per_image=np.full(n, np.nan),
+            power_w=np.full(n, np.nan),
+            steps=schedules.steps,
+            node_cycles=cycles,
+            node_time_s=node_time,
+            accelerators=acc,
+            violations=violations,
+        ).with_resources(RESOURCES)
