@@ -27,10 +27,11 @@ from ssropt.strategies.optuna_samplers import (
     torch_missing_message,
 )
 from ssropt.strategies.pymoo_nsga2 import PymooNsga2
+from ssropt.strategies.ssr_ea import SsrEa
 
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls
-    for cls in (PymooNsga2, OptunaNsga2, OptunaTpe, OptunaRandom, OptunaQmc, Exhaustive)
+    for cls in (PymooNsga2, OptunaNsga2, OptunaTpe, OptunaRandom, OptunaQmc, Exhaustive, SsrEa)
 }
 if HAS_TORCH:
     STRATEGIES[OptunaGp.name] = OptunaGp
@@ -67,6 +68,7 @@ __all__ = [
     "OptunaRandom",
     "OptunaTpe",
     "PymooNsga2",
+    "SsrEa",
     "Strategy",
     "available_strategies",
     "make_strategy",

@@ -1,0 +1,150 @@
+"""The SSR-style configurator: shares, budgets, and the per-accelerator choice by brute force."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ssropt.objectives.design import DesignBatch
+from ssropt.objectives.errors import SsroptError
+from ssropt.objectives.model import CostModel
+from ssropt.objectives.platform import load_platform
+from ssropt.objectives.zoo import build_model
+from ssropt.spaces import Space, SpaceOptions
+from ssropt.spaces.space import BUDGET_CONSTRAINTS
+from ssropt.spaces.ssr_configure import (
+    SPLIT_RESOURCES,
+    TIME_BAND,
+    SsrConfigurator,
+    configurator_for,
+    configure_genomes,
+    ssr_share,
+)
+
+BUDGET = np.array([364, 156, 117, 867, 420])  # vck190: AIE, PLIO in/out, BRAM, URAM
+
+
+@pytest.fixture(scope="module")
+def platform():
+    return load_platform("vck190")
+
+
+@pytest.fixture(scope="module")
+def block_model(platform):
+    return CostModel(build_model("deit-t", tokens=192, blocks=1, embed_and_head=False), platform, "int8")
+
+
+@pytest.fixture(scope="module")
+def configurator(block_model):
+    return SsrConfigurator(block_model)
+
+
+def test_share_rule_by_hand():
+    # ops ratio for AIE and PLIO, buffer ratio for RAM; +15 where a share is <= 15
+    share = ssr_share(BUDGET, 1 / 14, 1 / 6, last=False, bdot=False)
+    # 364/14 = 26; 156/14 = 11.14 -> 26.14; 117/14 = 8.36 -> 23.36; 867/6 = 144.5; 420/6 = 70
+    assert share.tolist() == [26, 26, 23, 144, 70]
+    # a Bdot accelerator gets PLIO floors 25 / 20 instead of the +15
+    bdot = ssr_share(BUDGET, 0.05, 0.02, last=False, bdot=True)
+    assert bdot.tolist() == [18, 25, 20, 17, 8]  # 18.2, 7.8 -> 25, 5.85 -> 20, 17.34, 8.4
+    # the last accelerator gets everything left; no share exceeds what is left
+    assert ssr_share([10, 3, 0, 5.5, 2], 0.1, 0.1, last=True, bdot=False).tolist() == [10, 3, 0, 5, 2]
+    assert ssr_share([10, 3, 0, 50, 2], 0.1, 0.1, last=False, bdot=False).tolist() == [10, 3, 0, 20, 2]
+
+
+def test_two_accelerator_split_by_hand(block_model, configurator):
+    # q alone, then the rest.  Work: q, k, v, proj and each attention product are
+    # 192*192*192 MACs; fc1 and fc2 four times that: q has 1 of 14 units.  Buffers from the
+    # schedule at batch 1: acc 0 one LHS buffer; acc 1 three LHS and two RHS buffers.
+    assignment = np.array([0, 1, 1, 1, 1, 1, 1, 1])
+    summary = block_model.scheduler.summary(1, assignment)
+    assert summary.lhs_buffers.tolist() == [1, 3] and summary.rhs_buffers.tolist() == [0, 2]
+    result = configurator.configure(assignment, 1)
+    assert result.feasible
+    assert result.shares[0].tolist() == [26, 26, 23, 144, 70]  # as in test_share_rule_by_hand
+    # the last accelerator receives the budget minus what the first actually uses
+    assert result.shares[1].tolist() == (BUDGET - result.used[0]).tolist()
+    assert (result.used <= result.shares).all()
+    a, b, c, dup = result.params[0, :4]
+    assert result.used[0, 0] == a * b * c * dup and dup == 1
+    assert c % 3 == 0 or 3 % c == 0  # q's accelerator: heads % c == 0 or c % heads == 0
+
+
+def test_configured_designs_respect_every_budget(block_model, configurator):
+    space = Space(block_model, SpaceOptions(family="hybrid", batch_sizes=(1, 3, 6)))
+    genomes = space.sample(60, np.random.default_rng(7))
+    designs = space.decode(genomes)
+    configs = configurator.configure_many(designs.assignment, designs.batch)
+    assert sum(cfg.feasible for cfg in configs) >= 40
+    for cfg in configs:
+        if cfg.feasible:
+            assert (cfg.used <= cfg.shares).all()
+            assert (cfg.used.sum(axis=0) <= BUDGET).all()
+    configured, feasible = configure_genomes(space, genomes)
+    assert ((configured >= space.lower) & (configured <= space.upper)).all()
+    result = space.evaluate(configured[feasible])
+    budget_columns = [result.constraint_names.index(n) for n in (*BUDGET_CONSTRAINTS, "columns")]
+    assert (result.G[:, budget_columns] <= 0).all()  # as configured, or after repair
+    # the configurator's resource count is the model's for nearly every design
+    model = block_model.evaluate(configurator.designs(designs.assignment[feasible], designs.batch[feasible])[0])
+    totals = model.resources()
+    used = np.array([cfg.used.sum(axis=0) for cfg in configs if cfg.feasible])
+    for i, name in enumerate(SPLIT_RESOURCES[:3]):
+        np.testing.assert_array_equal(totals[name], used[:, i])
+
+
+def test_configured_params_round_trip_through_the_space(block_model):
+    space = Space(block_model, SpaceOptions(family="hybrid", batch_sizes=(2,)))
+    genome = space.sample(1, np.random.default_rng(3))
+    configured, feasible = configure_genomes(space, genome)
+    assert feasible.all()
+    design = space.decode(configured)
+    cfg = configurator_for(space).configure(space.decode(genome).assignment[0], 2)
+    np.testing.assert_array_equal(design.params[0, : len(cfg.params)], cfg.params)
+    np.testing.assert_array_equal(design.assignment[0], cfg.assignment)
+    assert configurator_for(space) is configurator_for(space)  # tables built once
+
+
+def test_single_accelerator_choice_is_the_brute_force_best(platform):
+    """One accelerator holding a reduced workload: the choice equals the spec's selection
+    rule applied to every candidate of the grid, each evaluated by the cost model."""
+    model = CostModel(build_model("deit-t", tokens=64, blocks=1, embed_and_head=False), platform, "int8")
+    values = {"a": tuple(range(1, 9)), "b": (1, 2, 4, 8), "c": tuple(range(1, 9)), "dup": (1, 3)}
+    configurator = SsrConfigurator(model, {k: np.array(v) for k, v in values.items()})
+    choice = configurator.configure(np.zeros(8, dtype=np.int64), 2)
+    assert choice.feasible
+
+    # every candidate in SSR's loop order: c, b, a, dup, h1, w1, w2
+    grid = np.stack(np.meshgrid(
+        values["c"], values["b"], values["a"], values["dup"], (16, 32, 48, 64),
+        (32, 48, 64, 80, 96), (16, 32, 48, 64), indexing="ij"), axis=-1).reshape(-1, 7)
+    params = grid[:, [2, 1, 0, 3, 4, 5, 6]]  # a, b, c, dup, h1, w1, w2
+    n = len(params)
+    designs = DesignBatch("ssr", np.full(n, 2), np.zeros((n, 8), dtype=np.int64), params[:, None, :])
+    result = model.evaluate(designs)
+    _, G = result.constraint_matrix()
+    c = params[:, 2]
+    feasible = (G <= 0).all(axis=1) & ((3 % c == 0) | (c % 3 == 0))  # the Q/K/V c rule
+    copies = model.workload.copies_array
+    time_ns = (result.node_cycles * copies).sum(axis=1) / 0.92  # AIE cycles at 1 GHz, PL 230/250
+    ram = result.accelerators["bram"][:, 0] + 8 * result.accelerators["uram"][:, 0]
+    best = time_ns[feasible].min()
+    band = np.flatnonzero(feasible & (time_ns <= math.floor(TIME_BAND * best)))
+    pick = band[np.lexsort((band, time_ns[band], ram[band]))[0]]
+    np.testing.assert_array_equal(choice.params[0], params[pick])
+    assert choice.time_ns[0] == pytest.approx(time_ns[pick], rel=1e-12)
+    assert choice.used[0, 3] == result.accelerators["bram"][pick, 0]
+    assert choice.used[0, 4] == result.accelerators["uram"][pick, 0]
+
+
+def test_other_cost_models_are_refused(platform):
+    model = CostModel(build_model("deit-t", tokens=192, blocks=1, embed_and_head=False), platform, "int8", "charm")
+    with pytest.raises(SsroptError, match="needs the 'ssr' cost model"):
+        SsrConfigurator(model)
+
+
+def test_bad_assignment_shape_is_refused(configurator):
+    with pytest.raises(SsroptError, match=r"expected \(n, 8\)"):
+        configurator.configure_many(np.zeros((1, 5), dtype=np.int64), np.array([1]))
