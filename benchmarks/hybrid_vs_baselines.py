@@ -31,6 +31,7 @@ from ssropt.compare import (
     DEFAULT_BUDGET,
     DEFAULT_EXHAUSTIVE_LIMIT,
     compare_fronts,
+    family_fronts,
     plan_families,
     run_families,
 )
@@ -55,7 +56,7 @@ def main() -> None:
     plans = plan_families(base, args.model, args.exhaustive_limit)
     storage = optuna.storages.InMemoryStorage()
     results = run_families(storage, plans)
-    comparison = compare_fronts({r.plan.family: r.front for r in results})
+    comparison = compare_fronts(family_fronts(results))
     command = shlex.join(["python", "benchmarks/hybrid_vs_baselines.py", *sys.argv[1:]])
     report = summary_markdown(results, comparison, command, "in memory")
     # the best design of each family at batch 6, front or not

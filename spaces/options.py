@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from ssropt.objectives.errors import SsroptError
 
 FAMILIES = ("hybrid", "sequential", "spatial")
+#: how accelerator parameters are chosen (see SpaceOptions.configurator)
+CONFIGURATORS = ("none", "ssr")
 
 #: named node-grouping rules: nodes in one group always share an accelerator
 GROUP_PRESETS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -72,6 +74,12 @@ class SpaceOptions:
         repair: map every genome onto the per-accelerator shape rules and the AIE
             budget before evaluation, so the search spends its budget on buildable
             designs.
+        configurator: how each accelerator's parameters are chosen. ``none``: they are
+            genes, searched with everything else. ``ssr``: the genome is the batch and
+            the assignment only, and each accelerator is configured the SSR way
+            (:mod:`ssropt.spaces.ssr_configure`: the chip split by each accelerator's
+            share of the work and buffers, then the fastest configuration within its
+            share by exhaustive enumeration); ``ssr`` cost model only.
     """
 
     family: str = "hybrid"
@@ -82,10 +90,15 @@ class SpaceOptions:
     groups: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
     repair: bool = True
     values: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    configurator: str = "none"
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise SpaceError(f"unknown space {self.family!r}: known spaces are {', '.join(FAMILIES)}")
+        if self.configurator not in CONFIGURATORS:
+            raise SpaceError(
+                f"unknown configurator {self.configurator!r}: known are {', '.join(CONFIGURATORS)}"
+            )
         parse_batch_sizes(list(self.batch_sizes))
         if self.min_accelerators < 1:
             raise SpaceError("min_accelerators must be >= 1")

@@ -98,17 +98,28 @@ class Space:
                 f"impossible accelerator range: at least {options.min_accelerators} accelerators "
                 f"but the {options.family} space of {workload.name} has at most {self.n_slots}"
             )
+        self.configurator = None
+        if options.configurator == "ssr":
+            from ssropt.spaces.ssr_configure import configurator_for
+
+            self.configurator = configurator_for(self)  # SsroptError off the ssr model
         self.n_params = len(self.param_names)
+        #: parameter genes per slot: none when a configurator chooses the parameters
+        self.n_param_genes = 0 if self.configurator is not None else self.n_params
         self.param_start = 1 + self.n_label_genes
-        self.n_genes = self.param_start + self.n_slots * self.n_params
+        self.n_genes = self.param_start + self.n_slots * self.n_param_genes
         upper = [len(self.batch_values) - 1] + [self.n_slots - 1] * self.n_label_genes
-        upper += [len(t) - 1 for t in self.tables] * self.n_slots
+        upper += [len(t) - 1 for t in self.tables[: self.n_param_genes]] * self.n_slots
         self.lower = np.zeros(self.n_genes, dtype=np.int64)
         self.upper = np.array(upper, dtype=np.int64)
         self.gene_names = (
             ["batch"]
             + [f"acc_of_{g}" for g in self.group_names[: self.n_label_genes]]
-            + [f"acc{s}_{p}" for s in range(self.n_slots) for p in self.param_names]
+            + [
+                f"acc{s}_{p}"
+                for s in range(self.n_slots)
+                for p in self.param_names[: self.n_param_genes]
+            ]
         )
 
     # -- structure -------------------------------------------------------------------------
@@ -154,6 +165,8 @@ class Space:
         else:
             labels = g[:, 1 : 1 + self.n_label_genes][:, self.group_of_node]
         assignment, rank = relabel_by_first_use(labels)
+        if self.configurator is not None:
+            return self.configurator.designs(assignment, batch, n_slots=self.n_slots)[0]
         raw = g[:, self.param_start :].reshape(n, self.n_slots, self.n_params)
         if not self.n_params:
             return DesignBatch(self.model.cost_model, batch, assignment, np.zeros((n, self.n_slots, 0), dtype=np.int64))
@@ -173,6 +186,8 @@ class Space:
         if self.n_label_genes:
             first_node = np.array([np.flatnonzero(self.group_of_node == k)[0] for k in range(self.n_label_genes)])
             g[:, 1 : 1 + self.n_label_genes] = np.minimum(assignment[:, first_node], self.n_slots - 1)
+        if not self.n_param_genes:
+            return g
         width = min(designs.max_accelerators, self.n_slots)
         pad = designs.max_accelerators - rank.shape[1]
         rank = np.pad(rank, ((0, 0), (0, max(pad, 0))), constant_values=designs.max_accelerators)

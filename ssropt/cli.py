@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     from ssropt.cli_study import add_study_commands
 
     add_study_commands(sub)
+    from ssropt.platform_cli import add_compare_platforms_command
+
+    add_compare_platforms_command(sub)
+    from ssropt.bench_cli import add_bench_command
+
+    add_bench_command(sub)
     return parser
 
 

@@ -72,6 +72,15 @@ class FamilyPlan:
     config: StudyConfig
     space_size: int
 
+    @property
+    def configurator(self) -> str:
+        return self.config.space.get("configurator", "none")
+
+    @property
+    def label(self) -> str:
+        """``family`` or ``family (ssr-configured)``."""
+        return self.family if self.configurator == "none" else f"{self.family} ({self.configurator}-configured)"
+
 
 @dataclass(frozen=True)
 class FamilyResult:
@@ -168,23 +177,32 @@ def compare_fronts(fronts: dict[str, ArrayLike]) -> Comparison:
 
 
 def plan_family(
-    base: StudyConfig, family: str, study_name: str, exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT
+    base: StudyConfig,
+    family: str,
+    study_name: str,
+    exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT,
+    configurator: str = "none",
 ) -> FamilyPlan:
     """A validated plan for one space family of ``base`` (nothing is written).
 
     ``base`` gives the workload, hardware, batch sizes (``base.space``), seed, budget and
-    population; the family gets its own space, and ``exhaustive`` (budget = the space
-    size) when its space holds at most ``exhaustive_limit`` designs, else ``nsga2`` with
-    ``base.budget``.
+    population; the family gets its own space (accelerator parameters chosen by
+    ``configurator``), and ``exhaustive`` (budget = the space size) when its space holds
+    at most ``exhaustive_limit`` designs, else ``nsga2`` with ``base.budget``.  A
+    configured space is enumerated only when it also holds at most ``base.budget``
+    designs: the configurator prices designs one at a time, not vectorised.
     """
     from ssropt.spaces import SpaceOptions
     from ssropt.strategies import make_strategy, space_size
 
     batch_sizes = tuple(base.space.get("batch_sizes", SpaceOptions().batch_sizes))
-    config = replace(base, space=SpaceOptions(family=family, batch_sizes=batch_sizes).to_dict())
+    options = SpaceOptions(family=family, batch_sizes=batch_sizes, configurator=configurator)
+    config = replace(base, space=options.to_dict())
     space = config.build_space()  # validates workload, platform, dtype, cost model
     space.check_feasible()
     size = space_size(space)
+    if configurator != "none" and base.budget is not None:
+        exhaustive_limit = min(exhaustive_limit, base.budget)
     if size <= exhaustive_limit:
         config = replace(config, strategy="exhaustive", budget=size, time_limit_s=None)
     else:
@@ -193,14 +211,38 @@ def plan_family(
     return FamilyPlan(family, study_name, config, size)
 
 
+def configurators_of(base: StudyConfig) -> tuple[str, ...]:
+    """The ways a family's accelerators are configured in a comparison: searched as genes,
+    and also by the SSR configurator where the cost model has one (``ssr``)."""
+    return ("none", "ssr") if base.cost_model == "ssr" else ("none",)
+
+
 def plan_families(
     base: StudyConfig, study_prefix: str, exhaustive_limit: int = DEFAULT_EXHAUSTIVE_LIMIT
 ) -> list[FamilyPlan]:
-    """One validated plan (:func:`plan_family`) per family of :data:`FAMILIES`."""
-    return [
-        plan_family(base, family, f"{study_prefix}-{family}", exhaustive_limit)
-        for family in FAMILIES
-    ]
+    """Validated plans (:func:`plan_family`) for every family of :data:`FAMILIES`, each
+    once per configurator of :func:`configurators_of`: a family's front is the union of
+    its studies' fronts, so each family is compared at its best."""
+    plans = []
+    for family in FAMILIES:
+        for configurator in configurators_of(base):
+            suffix = "" if configurator == "none" else f"-{configurator}"
+            name = f"{study_prefix}-{family}{suffix}"
+            plans.append(plan_family(base, family, name, exhaustive_limit, configurator))
+    return plans
+
+
+def family_fronts(results: list[FamilyResult]) -> dict[str, np.ndarray]:
+    """Family -> the non-dominated union of its studies' fronts, ``(n, 2)``."""
+    from ssropt.pareto import latency_throughput_front
+
+    fronts = {}
+    for family in FAMILIES:
+        points = [r.front for r in results if r.plan.family == family]
+        union = np.concatenate(points + [np.zeros((0, 2))])
+        keep = latency_throughput_front(union[:, 0], union[:, 1]) if len(union) else []
+        fronts[family] = union[np.asarray(keep, dtype=int)].reshape(-1, 2)
+    return fronts
 
 
 def check_names_free(storage: optuna.storages.BaseStorage, plans: list[FamilyPlan]) -> None:

@@ -125,7 +125,13 @@ def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path) -> str:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from ssropt.compare import check_names_free, compare_fronts, plan_families, run_families
+    from ssropt.compare import (
+        check_names_free,
+        compare_fronts,
+        family_fronts,
+        plan_families,
+        run_families,
+    )
     from ssropt.compare_report import OUTPUT_FILES, write_comparison
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
     from ssropt.storage import open_storage
@@ -157,7 +163,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     results = run_families(storage, plans, n_jobs=args.n_jobs, progress=not args.quiet)
-    comparison = compare_fronts({r.plan.family: r.front for r in results})
+    comparison = compare_fronts(family_fronts(results))
     summary = write_comparison(
         out_dir, results, comparison, _command_line(args, prefix, out_dir), args.storage
     )

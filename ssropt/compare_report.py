@@ -11,12 +11,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ssropt.compare import BASELINES, CANDIDATE, FAMILIES, Comparison, FamilyResult
+from ssropt.compare import (
+    BASELINES,
+    CANDIDATE,
+    FAMILIES,
+    Comparison,
+    FamilyResult,
+    front_hypervolume,
+)
 from ssropt.front import plot_fronts, write_csv, write_json
 from ssropt.study import config_summary
 
 COMPARE_FIELDS = (
     "family",
+    "configurator",
     "trial",
     "latency_s",
     "throughput_ops_per_s",
@@ -31,7 +39,7 @@ OUTPUT_FILES = ("fronts.png", "fronts.csv", "fronts.json", "summary.md")
 def comparison_rows(results: list[FamilyResult]) -> list[dict]:
     """Every front point of every family, with COMPARE_FIELDS, family by family."""
     return [
-        {"family": r.plan.family, **{k: row[k] for k in COMPARE_FIELDS[1:]}}
+        {"family": r.plan.family, "configurator": r.plan.configurator, **{k: row[k] for k in COMPARE_FIELDS[2:]}}
         for r in results
         for row in r.rows
     ]
@@ -70,9 +78,11 @@ def summary_markdown(
     body = []
     for r in results:
         front, family = r.front, r.plan.family
+        hv = front_hypervolume(front, comparison.reference)
         body.append(
             [
                 family,
+                r.plan.configurator,
                 f"`{r.plan.study_name}`",
                 r.plan.config.strategy,
                 f"{r.plan.space_size:.3g}",
@@ -80,14 +90,15 @@ def summary_markdown(
                 str(len(front)),
                 _number(front[:, 0].min() if len(front) else math.nan, 1e-3, 4),
                 _number(front[:, 1].max() if len(front) else math.nan, 1e9, 1),
-                f"{comparison.hypervolume[family] / 1e9:.6g}",
-                f"{comparison.hypervolume[family] / best_hv:.4f}",
+                f"{hv / 1e9:.6g}",
+                f"{hv / best_hv:.4f}",
                 f"{r.seconds:.1f}",
             ]
         )
     lines += table(
         [
             "family",
+            "configurator",
             "study",
             "strategy",
             "space size",
@@ -170,7 +181,7 @@ def write_comparison(
     write_csv(rows, out / "fronts.csv", fields=COMPARE_FIELDS)
     write_json(rows, out / "fronts.json")
     title = config_summary(results[0].plan.config).split(", space")[0]
-    plot_fronts({r.plan.family: r.rows for r in results}, out / "fronts.png", title=title)
+    plot_fronts({r.plan.label: r.rows for r in results}, out / "fronts.png", title=title)
     summary = summary_markdown(results, comparison, command, storage)
     (out / "summary.md").write_text(summary)
     return summary
@@ -183,18 +194,22 @@ def comparison_dict(results: list[FamilyResult], comparison: Comparison) -> dict
         return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=float)]
 
     return {
-        "families": {
-            r.plan.family: {
+        "studies": {
+            r.plan.study_name: {
+                "family": r.plan.family,
+                "configurator": r.plan.configurator,
                 "study": r.plan.study_name,
                 "strategy": r.plan.config.strategy,
                 "space_size": r.plan.space_size,
                 "evaluated": r.evaluated,
                 "seconds": r.seconds,
                 "front": r.front.tolist(),
-                "hypervolume": comparison.hypervolume[r.plan.family],
+                "hypervolume": front_hypervolume(r.front, comparison.reference),
             }
             for r in results
         },
+        "family_fronts": {f: a.tolist() for f, a in comparison.fronts.items()},
+        "family_hypervolume": dict(comparison.hypervolume),
         "reference": comparison.reference.tolist(),
         "ceilings_s": listed(comparison.ceilings),
         "floors_ops_per_s": listed(comparison.floors),

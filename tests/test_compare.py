@@ -19,8 +19,8 @@ import optuna
 import pytest
 
 from ssropt.cli import main
-from ssropt.compare import BASELINES, FAMILIES, compare_fronts, plan_families
-from ssropt.pareto import dominates_or_equals_at_every_latency
+from ssropt.compare import BASELINES, FAMILIES, compare_fronts, front_hypervolume, plan_families
+from ssropt.pareto import dominates_or_equals_at_every_latency, pareto_mask
 from ssropt.spaces import SpaceOptions
 from ssropt.storage import open_storage
 from ssropt.strategies import space_size
@@ -72,14 +72,28 @@ def done(tmp_path_factory) -> Path:
     return tmp
 
 
-def front_points(out: Path) -> dict[str, np.ndarray]:
+def study_points(out: Path) -> dict[tuple[str, str], np.ndarray]:
+    """(family, configurator) -> that study's front points, from fronts.json."""
     rows = json.loads((out / "fronts.json").read_text())
+    keys = {(r["family"], r["configurator"]) for r in rows}
     return {
-        f: np.array(
-            [[r["latency_s"], r["throughput_ops_per_s"]] for r in rows if r["family"] == f]
+        key: np.array(
+            [[r["latency_s"], r["throughput_ops_per_s"]] for r in rows
+             if (r["family"], r["configurator"]) == key]
         ).reshape(-1, 2)
-        for f in FAMILIES
+        for key in keys
     }
+
+
+def front_points(out: Path) -> dict[str, np.ndarray]:
+    """Family -> the non-dominated union of its studies' fronts."""
+    points = study_points(out)
+    fronts = {}
+    for f in FAMILIES:
+        union = np.concatenate([p for (fam, _), p in points.items() if fam == f])
+        fronts[f] = union[pareto_mask(np.column_stack([union[:, 0], -union[:, 1]]))]
+        fronts[f] = fronts[f][np.argsort(fronts[f][:, 0])]
+    return fronts
 
 
 def table(summary: str, heading: str) -> list[list[str]]:
@@ -99,7 +113,8 @@ def test_compare_writes_every_file_and_one_study_per_family(done, capsys):
     assert (out / "fronts.png").read_bytes()[:4] == b"\x89PNG"
     storage = open_storage(str(done / "studies.log"), must_exist=True)
     names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
-    assert names == {f"cmp-{f}" for f in FAMILIES}
+    # each family searched with its parameters as genes and with the SSR configurator
+    assert names == {f"cmp-{f}{c}" for f in FAMILIES for c in ("", "-ssr")}
     assert (
         main(["front", "--storage", str(done / "studies.log"), "--study-name", "cmp-hybrid"]) == 0
     )
@@ -115,6 +130,7 @@ def test_csv_and_json_hold_the_same_points_and_each_family_is_non_dominated(done
     assert len(rows) == len(table_rows) > 0
     assert set(table_rows[0]) == {
         "family",
+        "configurator",
         "trial",
         "latency_s",
         "throughput_ops_per_s",
@@ -140,12 +156,16 @@ def test_hypervolumes_are_non_negative_and_ordered_by_dominance(done):
     families = [
         line.strip("|").split("|") for line in summary.splitlines() if line.startswith("| ")
     ]
-    printed = {c[0].strip(): float(c[8]) for c in families if c[0].strip() in FAMILIES}
+    printed = {
+        (c[0].strip(), c[1].strip()): float(c[9]) for c in families if c[0].strip() in FAMILIES
+    }
     comparison = compare_fronts(fronts)
-    assert set(printed) == set(FAMILIES)
-    for family in FAMILIES:
-        assert comparison.hypervolume[family] >= 0
-        assert printed[family] == pytest.approx(comparison.hypervolume[family] / 1e9, rel=1e-5)
+    points = study_points(done / "out")
+    assert set(printed) == set(points)
+    for (family, configurator), front in points.items():
+        own = front_hypervolume(front, comparison.reference)
+        assert printed[family, configurator] == pytest.approx(own / 1e9, rel=1e-5)
+        assert comparison.hypervolume[family] >= own * (1 - 1e-12)  # the union holds it
     for a in FAMILIES:
         for b in FAMILIES:
             if dominates_or_equals_at_every_latency(fronts[a], fronts[b]):
@@ -198,11 +218,16 @@ def test_a_small_space_is_enumerated_and_a_large_one_searched():
     )
     only_sequential = SpaceOptions(family="sequential", batch_sizes=(1, 2)).to_dict()
     sequential = space_size(replace(base, space=only_sequential).build_space())
-    plans = {p.family: p for p in plan_families(base, "p", exhaustive_limit=sequential)}
+    plans = {p.study_name[2:]: p for p in plan_families(base, "p", exhaustive_limit=sequential)}
     assert plans["sequential"].config.strategy == "exhaustive"
     assert plans["sequential"].config.budget == sequential == plans["sequential"].space_size
     assert plans["hybrid"].config.strategy == plans["spatial"].config.strategy == "nsga2"
     assert plans["hybrid"].config.budget == 500 and plans["hybrid"].study_name == "p-hybrid"
+    # configured: the sequential and spatial spaces are one design per batch size, enumerated
+    assert plans["sequential-ssr"].config.strategy == plans["spatial-ssr"].config.strategy == "exhaustive"
+    assert plans["sequential-ssr"].space_size == plans["spatial-ssr"].space_size == 2
+    # the configured hybrid space is enumerated only when it holds at most --budget designs
+    assert plans["hybrid-ssr"].config.strategy == "nsga2" and plans["hybrid-ssr"].space_size > 500
 
 
 @pytest.mark.parametrize(

@@ -73,8 +73,8 @@ def _param_radices(space: Space) -> np.ndarray:
     """Number of values of each parameter gene of one accelerator slot."""
     start = space.param_start
     return (
-        space.upper[start : start + space.n_params]
-        - space.lower[start : start + space.n_params]
+        space.upper[start : start + space.n_param_genes]
+        - space.lower[start : start + space.n_param_genes]
         + 1
     )
 
@@ -155,7 +155,7 @@ class Exhaustive(Strategy):
         genomes = np.zeros((len(numbers), space.n_genes), dtype=np.int64)
         genomes[:, 0] = space.lower[0] + numbers % n_batch
         rest = numbers // n_batch
-        n_groups, n_params, counts = space.n_label_genes, space.n_params, self._counts
+        n_groups, n_params, counts = space.n_label_genes, space.n_param_genes, self._counts
         open_slots = np.zeros(len(numbers), dtype=np.int64)
         combos = np.zeros((len(numbers), space.n_slots), dtype=np.int64)
         rows = np.arange(len(numbers))

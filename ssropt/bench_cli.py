@@ -1,0 +1,193 @@
+"""``ssropt bench``: every strategy x seed on one space with one budget, hypervolume curves.
+
+Everything (workload, hardware, space, strategies, seeds, budget, reference file,
+output directory, storage, study names) is validated before any run starts or any file
+is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from ssropt.bench import DEFAULT_BUDGET, DEFAULT_SEEDS, default_strategies
+from ssropt.cli_study import (
+    add_batch_argument,
+    add_workload_arguments,
+    non_negative_int,
+    positive_int,
+    run_options,
+    workload_from_args,
+    workload_label,
+)
+from ssropt.compare_cli import check_out_dir
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def add_bench_command(sub) -> None:
+    """Register ``bench`` on the ``ssropt`` sub-command parser."""
+    from ssropt.strategies.exhaustive import DEFAULT_LIMIT
+
+    p = sub.add_parser(
+        "bench",
+        help="benchmark search strategies: hypervolume vs evaluations and time over seeds",
+        description="Run every strategy with seeds 0..S-1 on the same space with the same "
+        "budget (each run an ssropt study), record each run's front after every generation, "
+        "and write hv_vs_evaluations.png, hv_vs_time.png, results.csv, curves.csv, "
+        "reference_front.csv and summary.md to --out. Hypervolumes are fractions of a "
+        "reference front's: the exact front when the space can be enumerated, else the "
+        "union of all runs' fronts (and --reference).",
+    )
+    add_workload_arguments(p)
+    sp = p.add_argument_group("search space")
+    sp.add_argument("--space", default="hybrid", help="hybrid (default), sequential or spatial")
+    add_batch_argument(sp)
+    se = p.add_argument_group("benchmark")
+    se.add_argument(
+        "--strategies",
+        help="comma-separated strategies (default: every available one except exhaustive "
+        f"and gp, here {','.join(default_strategies())})",
+    )
+    se.add_argument(
+        "--seeds", type=positive_int, default=DEFAULT_SEEDS,
+        help=f"runs per strategy, with seeds 0..S-1 (default {DEFAULT_SEEDS})",
+    )
+    se.add_argument(
+        "--budget", type=positive_int, default=DEFAULT_BUDGET,
+        help=f"evaluations per run (default {DEFAULT_BUDGET})",
+    )
+    se.add_argument(
+        "--time-limit", type=positive_seconds, metavar="S",
+        help="also stop each run after S seconds (the evaluations then depend on speed)",
+    )
+    se.add_argument(
+        "--population", type=positive_int, default=100, help="designs per generation (default 100)"
+    )
+    se.add_argument(
+        "--exhaustive-limit", type=non_negative_int, default=DEFAULT_LIMIT, metavar="N",
+        help="enumerate the space for an exact reference front when it has at most N designs "
+        f"(default {DEFAULT_LIMIT:,}, the exhaustive strategy's limit; 0: never)",
+    )
+    se.add_argument(
+        "--reference", metavar="FILE",
+        help="a CSV with latency_s and throughput_ops_per_s columns (e.g. an earlier "
+        "reference_front.csv) merged into the reference front",
+    )
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR", help="output directory (default bench-MODEL)")
+    out.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    out.add_argument(
+        "--storage",
+        help="keep every run as a study in this storage (a journal file path or an Optuna RDB "
+        "URL); default: each run in memory, not kept",
+    )
+    out.add_argument(
+        "--study-prefix",
+        help="study names PREFIX-STRATEGY-seedK (default bench-MODEL-TIMESTAMP)",
+    )
+    run_options(p)
+    p.set_defaults(func=_cmd_bench)
+
+
+def _command_line(args: argparse.Namespace, strategies: tuple[str, ...], out_dir: Path,
+                  prefix: str) -> str:
+    """The command with every setting explicit (reproduces the benchmark)."""
+    words = ["ssropt", "bench"]
+    words += ["--model", args.model] if args.model else ["--workload", args.workload]
+    for flag, value in (("--tokens", args.tokens), ("--blocks", args.blocks)):
+        if value:
+            words += [flag, str(value)]
+    if args.no_embed_head:
+        words.append("--no-embed-head")
+    words += [
+        "--platform", args.platform, "--dtype", args.dtype, "--cost-model", args.cost_model,
+        "--space", args.space, "--batch", args.batch, "--strategies", ",".join(strategies),
+        "--seeds", str(args.seeds), "--budget", str(args.budget),
+    ]
+    if args.time_limit:
+        words += ["--time-limit", f"{args.time_limit:g}"]
+    words += ["--population", str(args.population), "--exhaustive-limit",
+              str(args.exhaustive_limit)]
+    if args.reference:
+        words += ["--reference", args.reference]
+    if args.storage:
+        words += ["--storage", args.storage, "--study-prefix", prefix]
+    words += ["--out", str(out_dir)]
+    return shlex.join(words)
+
+
+def _run_line(trace, done: int, total: int) -> None:
+    front = trace.front
+    print(
+        f"[{done}/{total}] {trace.run.label}: {trace.evaluated} designs in "
+        f"{trace.wall_seconds:.1f} s ({trace.model_total:.1f} s in the model), "
+        f"{len(front)} front points",
+        file=sys.stderr,
+    )
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from ssropt.bench import plan_bench, run_bench
+    from ssropt.bench_metrics import plan_reference, run_metrics
+    from ssropt.bench_report import IN_MEMORY, OUTPUT_FILES, BenchReport, write_bench
+    from ssropt.spaces import SpaceOptions, parse_batch_sizes
+    from ssropt.study import StudyConfig
+
+    workload = workload_from_args(args)
+    base = StudyConfig(
+        workload=workload.describe(),
+        platform=args.platform,
+        dtype=args.dtype,
+        cost_model=args.cost_model,
+        space=SpaceOptions(family=args.space, batch_sizes=parse_batch_sizes(args.batch)).to_dict(),
+        budget=args.budget,
+        time_limit_s=args.time_limit,
+        population_size=args.population,
+    )
+    label = workload_label(base.workload)
+    prefix = args.study_prefix or f"bench-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    strategies = args.strategies if args.strategies is not None else default_strategies()
+    plan = plan_bench(base, strategies, args.seeds, prefix, args.exhaustive_limit, args.reference)
+    out_dir = Path(args.out or f"bench-{label}")
+    check_out_dir(out_dir, args.force)
+    storage = None
+    if args.storage:
+        from ssropt.bench import check_names_free
+        from ssropt.storage import open_storage
+
+        storage = open_storage(args.storage)
+        check_names_free(storage, plan)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    where = f"studies {prefix}-* in {args.storage}" if storage is not None else "in memory"
+    print(
+        f"{len(plan.runs)} runs ({len(plan.strategies)} strategies x {len(plan.seeds)} seeds), "
+        f"{args.budget} designs each, {where}",
+        file=sys.stderr,
+    )
+    traces = run_bench(plan, storage, n_jobs=args.n_jobs, progress=not args.quiet,
+                       on_run=_run_line)
+    if plan.enumerable:
+        print(f"enumerating all {plan.space_size:,} designs for the exact front", file=sys.stderr)
+    reference, provenance = plan_reference(plan, traces, n_jobs=args.n_jobs,
+                                           progress=not args.quiet)
+    metrics = [run_metrics(t, reference) for t in traces]
+    report = BenchReport(
+        plan, reference, provenance, _command_line(args, plan.strategies, out_dir, prefix),
+        args.storage or IN_MEMORY,
+    )
+    summary = write_bench(out_dir, report, metrics)
+    print(summary, end="")
+    print(f"wrote {', '.join(str(out_dir / name) for name in OUTPUT_FILES)}", file=sys.stderr)
+    return 0
