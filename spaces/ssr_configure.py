@@ -62,8 +62,9 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
-import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -666,17 +667,34 @@ def _ratio(part: float, total: float, remaining: int) -> float:
     return part / total if total > 0 else 1.0 / max(remaining, 1)
 
 
-_CONFIGURATORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CONFIGURATORS: OrderedDict[tuple, SsrConfigurator] = OrderedDict()
+_CACHED_CONFIGURATORS = 8
 
 
 def configurator_for(space) -> SsrConfigurator:
     """The (cached) configurator of a :class:`~ssropt.spaces.space.Space`'s cost model and
-    value tables; SsroptError unless the space uses the ``ssr`` cost model on Versal."""
-    key = tuple((name, tuple(np.asarray(v).tolist())) for name, v in sorted(space.values.items()))
-    per_model = _CONFIGURATORS.setdefault(space.model, {})
-    if key not in per_model:
-        per_model[key] = SsrConfigurator(space.model, space.values)
-    return per_model[key]
+    value tables; SsroptError unless the space uses the ``ssr`` cost model on Versal.
+
+    Cached by what the configuration depends on (workload, platform, data type, value
+    tables), not by object, so the many studies of one comparison or benchmark share
+    one configurator and its per-accelerator cache.
+    """
+    model = space.model
+    key = (
+        json.dumps(model.workload.describe(), sort_keys=True),
+        model.platform.source,
+        model.dtype,
+        model.cost_model,
+        tuple((name, tuple(np.asarray(v).tolist())) for name, v in sorted(space.values.items())),
+    )
+    if key in _CONFIGURATORS:
+        _CONFIGURATORS.move_to_end(key)
+        return _CONFIGURATORS[key]
+    configurator = SsrConfigurator(model, space.values)
+    _CONFIGURATORS[key] = configurator
+    if len(_CONFIGURATORS) > _CACHED_CONFIGURATORS:
+        _CONFIGURATORS.popitem(last=False)
+    return configurator
 
 
 def configure_genomes(space, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

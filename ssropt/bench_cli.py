@@ -11,14 +11,17 @@ import argparse
 import shlex
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ssropt.bench import DEFAULT_BUDGET, DEFAULT_SEEDS, default_strategies
 from ssropt.cli_study import (
     add_batch_argument,
+    add_configurator_argument,
     add_workload_arguments,
     non_negative_int,
     positive_int,
+    resolve_configurator,
     run_options,
     workload_from_args,
     workload_label,
@@ -53,6 +56,7 @@ def add_bench_command(sub) -> None:
     add_workload_arguments(p)
     sp = p.add_argument_group("search space")
     sp.add_argument("--space", default="hybrid", help="hybrid (default), sequential or spatial")
+    add_configurator_argument(sp)
     add_batch_argument(sp)
     se = p.add_argument_group("benchmark")
     se.add_argument(
@@ -113,7 +117,7 @@ def _command_line(args: argparse.Namespace, strategies: tuple[str, ...], out_dir
         words.append("--no-embed-head")
     words += [
         "--platform", args.platform, "--dtype", args.dtype, "--cost-model", args.cost_model,
-        "--space", args.space, "--batch", args.batch, "--strategies", ",".join(strategies),
+        "--space", args.space, "--configurator", args.configurator, "--batch", args.batch, "--strategies", ",".join(strategies),
         "--seeds", str(args.seeds), "--budget", str(args.budget),
     ]
     if args.time_limit:
@@ -156,6 +160,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         time_limit_s=args.time_limit,
         population_size=args.population,
     )
+    configurator = resolve_configurator(args.configurator, base.cost_model, args.space)
+    base = replace(base, space={**base.space, "configurator": configurator})
     label = workload_label(base.workload)
     prefix = args.study_prefix or f"bench-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
     strategies = args.strategies if args.strategies is not None else default_strategies()
