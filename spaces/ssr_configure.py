@@ -612,9 +612,15 @@ class SsrConfigurator:
                               last=acc == n_acc - 1, bdot=bool(bdot[acc]))
             shares[acc] = share
             producers, self_roles, consumers = edges(acc, acc)
-            choice = self.search(nodes[acc], tuple(share.tolist()), dup_hint if bdot[acc] else 1,
-                                 rule_of(acc, dup_hint), producers, self_roles, int(lhs[acc]),
-                                 consumers)
+            choice = None
+            for _ in range(1 + WIDEN_TRIES):
+                choice = self.search(nodes[acc], tuple(share.tolist()), dup_hint if bdot[acc] else 1,
+                                     rule_of(acc, dup_hint), producers, self_roles, int(lhs[acc]),
+                                     consumers)
+                wider = _widen(share, left)
+                if choice is not None or (wider == share).all():
+                    break
+                share = shares[acc] = wider
             if choice is None:
                 return result(False, dup_hint)
             params[acc], used[acc], times[acc], hardened[acc] = choice.params, choice.used, choice.time_ns, choice.hardened
@@ -662,6 +668,21 @@ class SsrConfigurator:
         return designs, np.array([cfg.feasible for cfg in configs], dtype=bool)
 
 
+def _widen(share: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """``share`` with its RAM (BRAM, URAM) doubled, at most to what is ``left``.
+
+    Our departure from SSR, which gives up on an assignment as soon as one accelerator
+    fits nothing in its share: an accelerator whose buffers outgrow its share (large
+    batches fill many images' activations) may take more of the RAM left, before the
+    accelerators after it are split what remains.
+    """
+    wider = share.copy()
+    for name in ("bram", "uram"):
+        i = SPLIT_RESOURCES.index(name)
+        wider[i] = min(int(left[i]), max(2 * int(share[i]), 1))
+    return np.maximum(wider, share)
+
+
 def _ratio(part: float, total: float, remaining: int) -> float:
     """``part / total``, or an equal split of ``remaining`` accelerators when total is 0."""
     return part / total if total > 0 else 1.0 / max(remaining, 1)
@@ -669,6 +690,8 @@ def _ratio(part: float, total: float, remaining: int) -> float:
 
 _CONFIGURATORS: OrderedDict[tuple, SsrConfigurator] = OrderedDict()
 _CACHED_CONFIGURATORS = 8
+#: times an accelerator's RAM share is doubled when nothing fits in it (see _widen)
+WIDEN_TRIES = 3
 
 
 def configurator_for(space) -> SsrConfigurator:

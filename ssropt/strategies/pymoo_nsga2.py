@@ -47,6 +47,7 @@ from ssropt.objectives.errors import SsroptError
 from ssropt.spaces.genes import sample_genomes
 from ssropt.spaces.space import Space
 from ssropt.strategies.base import Strategy, constraint_names
+from ssropt.strategies.batch_niches import BatchNicheSurvival
 
 #: distribution indices of SBX and PM: small values spread offspring over integer domains
 CROSSOVER_ETA = 3.0
@@ -124,6 +125,7 @@ class PymooNsga2(Strategy):
                 repair=RoundingRepair(),
             ),
             eliminate_duplicates=True,
+            **({"survival": BatchNicheSurvival()} if len(space.batch_values) > 1 else {}),
         )
         self._algorithm.setup(
             self._problem, termination=NoTermination(), seed=self.seed, verbose=False

@@ -148,3 +148,20 @@ def test_other_cost_models_are_refused(platform):
 def test_bad_assignment_shape_is_refused(configurator):
     with pytest.raises(SsroptError, match=r"expected \(n, 8\)"):
         configurator.configure_many(np.zeros((1, 5), dtype=np.int64), np.array([1]))
+
+
+def test_a_large_batch_widens_a_ram_share_instead_of_giving_up():
+    """DeiT-T spatial at batch 6: the patch embedding's buffers outgrow its SSR share of
+    RAM (SSR would give up on the assignment); the configurator widens that share and
+    configures every accelerator, and the pipeline's throughput grows with the batch."""
+    from ssropt.spaces.ssr_configure import configurator_for
+
+    model = CostModel(build_model("deit-t"), load_platform("vck190"), "int8")
+    space = Space(model, SpaceOptions(family="spatial", batch_sizes=(1, 6), configurator="ssr"))
+    assignment = space.decode(np.zeros((1, space.n_genes), dtype=np.int64)).assignment[0]
+    configuration = configurator_for(space).configure(assignment, 6)
+    assert configuration.feasible
+    assert (configuration.used <= configuration.shares).all()
+    result = space.evaluate(np.array([[0], [1]]))
+    assert result.feasible.all()
+    assert -result.F[1, 1] > 2 * -result.F[0, 1]  # batch 6 vs batch 1 throughput
