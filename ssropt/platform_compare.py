@@ -1,7 +1,8 @@
 """One workload on several platforms: the best hybrid front of each, side by side.
 
-Each platform's hybrid space (for a GPU roofline platform: its only design variable, the
-batch) is searched as its own study with the same batch sizes, seed and budget -- exactly
+Each platform's hybrid space (accelerators configured the SSR way on the ``ssr`` model,
+as ``ssropt run`` does by default; for a GPU roofline platform: its only design variable,
+the batch) is searched as its own study with the same batch sizes, seed and budget -- exactly
 as ``ssropt compare`` searches one family (enumerated when the space is small, else
 ``nsga2``).  Platforms are then compared the way the SSR paper compares them: for each
 batch size, the design of highest throughput at that batch on each platform, its
@@ -61,8 +62,12 @@ def plan_platforms(
     plans = []
     for name in platforms:
         platform = load_platform(name)
-        config = replace(base, platform=name, cost_model=default_cost_model(platform))
-        plans.append(plan_family(config, "hybrid", f"{study_prefix}-{platform.name}", exhaustive_limit))
+        cost_model = default_cost_model(platform)
+        config = replace(base, platform=name, cost_model=cost_model)
+        configurator = "ssr" if cost_model == "ssr" else "none"  # as `ssropt run` by default
+        plans.append(
+            plan_family(config, "hybrid", f"{study_prefix}-{platform.name}", exhaustive_limit, configurator)
+        )
     return plans
 
 
