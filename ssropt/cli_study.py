@@ -1,4 +1,11 @@
-"""Study commands: run, resume, front, studies, show (Optuna's idiom: --storage, --study-name)."""
+"""Study commands: run, create-study, worker, resume, front, studies, show (Optuna's idiom:
+--storage, --study-name).
+
+``run`` is ``create-study`` plus one worker in the same process; ``worker`` joins a study
+that exists (any number of them, on any machines sharing the storage); ``resume`` is a
+worker that may first raise the study's budget.  The protocol the workers follow is
+described in :mod:`ssropt.worker`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,11 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ssropt.objectives.errors import SsroptError
+from ssropt.spaces.options import CONFIGURATORS
 from ssropt.storage import DEFAULT_STORAGE
 
 
@@ -75,6 +84,23 @@ def add_batch_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", default="1-8", help="batch sizes: a range 1-8 or a list 1,3,6 (default 1-8)")
 
 
+def add_configurator_argument(group) -> None:
+    """``--configurator`` (run, create-study, bench)."""
+    group.add_argument(
+        "--configurator", default="auto", choices=("auto", *CONFIGURATORS),
+        help="how each accelerator's parameters are chosen: ssr = configured the SSR way for "
+        "its share of the chip (the genome is the batch and the assignment), none = searched "
+        "as genes; auto (default) = ssr for the hybrid space of the ssr cost model, else none",
+    )
+
+
+def resolve_configurator(choice: str, cost_model: str, family: str) -> str:
+    """``auto`` -> ``ssr`` for the hybrid space of the ``ssr`` cost model, else ``none``."""
+    if choice != "auto":
+        return choice
+    return "ssr" if cost_model == "ssr" and family == "hybrid" else "none"
+
+
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
     """The options that define a study (shared by run and create-study)."""
     add_workload_arguments(p)
@@ -86,6 +112,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     sp.add_argument("--latency-ceiling", type=_positive_float, metavar="S", help="constraint: latency <= S seconds")
     sp.add_argument("--group", default="none", help="node grouping: none (default), qkv, attention")
     sp.add_argument("--no-repair", action="store_true", help="evaluate genomes without repair")
+    add_configurator_argument(sp)
     se = p.add_argument_group("search")
     se.add_argument("--strategy", default="nsga2", help="nsga2 (default), optuna-nsga2, tpe, random, qmc, gp, exhaustive")
     limit = se.add_mutually_exclusive_group()
@@ -95,6 +122,9 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     se.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     se.add_argument("--seed-design", action="append", default=[], metavar="F.json",
                     help="a design file to put in the first generation (repeatable)")
+    se.add_argument("--chunk-size", type=positive_int, default=25, metavar="N",
+                    help="designs per unit of work shared out to workers (default 25; "
+                    "results do not depend on it)")
     p.add_argument("--study-name", help="default: MODEL-SPACE-STRATEGY-TIMESTAMP")
     add_storage_argument(p)
 
@@ -161,7 +191,10 @@ def config_from_args(args: argparse.Namespace):
         time_limit_s=args.time_limit,
         population_size=args.population,
         seed_designs=seed_designs,
+        chunk_size=args.chunk_size,
     )
+    configurator = resolve_configurator(args.configurator, config.cost_model, options.family)
+    config = replace(config, space=replace(options, configurator=configurator).to_dict())
     space = config.build_space()  # validates platform, dtype, cost model and the space
     space.check_feasible()
     # refuses, before any study exists, an exhaustive search of a too large space or
@@ -191,6 +224,61 @@ def _cmd_run(args: argparse.Namespace) -> int:
     study = create_ssropt_study(storage, name, config)
     print(f"study {name!r} in {args.storage}", file=sys.stderr)
     return _run_and_report(study, config, args, storage_url=args.storage, name=name)
+
+
+def _cmd_create_study(args: argparse.Namespace) -> int:
+    from ssropt.storage import open_storage
+    from ssropt.study import create_ssropt_study
+
+    config, _ = config_from_args(args)
+    storage = open_storage(args.storage)
+    name = args.study_name or _default_name(config)
+    create_ssropt_study(storage, name, config)
+    print(
+        f"study {name!r} created in {args.storage}; start workers with "
+        f"`ssropt worker --storage {args.storage} --study-name {name}`",
+        file=sys.stderr,
+    )
+    print(name)
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from ssropt.runner import run_study
+    from ssropt.storage import open_storage
+    from ssropt.study import load_ssropt_study
+    from ssropt.worker import finished_message
+
+    storage = open_storage(args.storage, must_exist=True)
+    study, config = load_ssropt_study(storage, args.study_name)
+    done = finished_message(study, config)
+    if done:
+        print(f"{done}: nothing to do", file=sys.stderr)
+        return 0
+    try:
+        summary = run_study(
+            study,
+            config,
+            time_limit_s=args.time_limit,
+            n_jobs=args.n_jobs,
+            progress=not args.no_progress,
+            lease_seconds=args.lease_seconds,
+        )
+    except KeyboardInterrupt:
+        print(
+            "error: interrupted; every design this worker finished is stored and its "
+            "unfinished work goes to the other workers",
+            file=sys.stderr,
+        )
+        return 130
+    state = "finished" if summary.finished else "not finished"
+    print(
+        f"worker: {summary.evaluated_here} designs evaluated here in {summary.seconds:.1f} s "
+        f"({summary.model_seconds:.1f} s in the model); study {args.study_name!r}: "
+        f"{summary.evaluated} designs in {summary.generations} generations, {state}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _run_and_report(study, config, args, storage_url: str, name: str, budget=None) -> int:
@@ -282,7 +370,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if not trials or trials[0].state != optuna.trial.TrialState.COMPLETE:
         raise StudyError(f"study {args.study_name!r} has no completed trial {args.trial}")
     space = config.build_space()
-    designs = space.decode(np.array([trials[0].system_attrs[GENOME_KEY]]))
+    # the design the search evaluated: decoded, configured and repaired as it was then
+    designs = space.evaluate(np.array([trials[0].system_attrs[GENOME_KEY]])).designs
     model = space.model
     result = model.evaluate(designs)
     record = evaluation_record(model, designs, result, 0)
@@ -311,6 +400,37 @@ def add_study_commands(sub) -> None:
     add_search_arguments(run)
     run_options(run)
     run.set_defaults(func=_cmd_run)
+
+    create = sub.add_parser(
+        "create-study",
+        help="create a study for workers to search",
+        description="Create a study in Optuna storage with every search setting (the options "
+        "of `ssropt run`), evaluate nothing, and print its name; `ssropt worker` processes "
+        "then search it together.",
+    )
+    add_search_arguments(create)
+    create.set_defaults(func=_cmd_create_study)
+
+    worker = sub.add_parser(
+        "worker",
+        help="join a study and search it with the other workers",
+        description="Work on an existing study until its budget is spent (or the strategy "
+        "has nothing left, or --time-limit): claim a share of the current generation, "
+        "evaluate it, store it, close generations. Start any number of workers on any "
+        "machines that share the storage; the result does not depend on how many.",
+    )
+    _study_args(worker)
+    worker.add_argument("--n-jobs", type=positive_int, default=1,
+                        help="evaluation processes of this worker (default 1); for more "
+                        "cores start more workers")
+    worker.add_argument("--no-progress", action="store_true", help="no progress bar")
+    worker.add_argument("--lease-seconds", type=_positive_float, default=30.0, metavar="S",
+                        help="lease of this worker's claims: a worker that has not renewed "
+                        "its claim for S seconds is presumed dead and its work is redone "
+                        "(default 30)")
+    worker.add_argument("--time-limit", type=_positive_float, metavar="S",
+                        help="stop claiming work after S seconds (default: the study's)")
+    worker.set_defaults(func=_cmd_worker)
 
     resume = sub.add_parser(
         "resume", help="continue an interrupted or finished study",

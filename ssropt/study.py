@@ -6,8 +6,8 @@ Optuna tool can read them.  Every evaluated design is one COMPLETE trial whose p
 are the decoded design (batch, accelerator of each node, each accelerator's
 parameters), whose values are (latency, throughput), whose constraints are the model's
 ``used - budget`` values, and whose user attributes carry resources, energy, strategy
-and generation.  The strategy checkpoint is a study system attribute written in the
-same batch as its generation's trials.
+and generation.  The strategy checkpoint is a study system attribute, written in the
+same batch as the plan of the generation asked from it (see :mod:`ssropt.worker`).
 """
 
 from __future__ import annotations
@@ -53,6 +53,17 @@ class StudyConfig:
     population_size: int = 100
     seed_designs: list = field(default_factory=list)
     model_version: str = MODEL_VERSION
+    chunk_size: int = 25  # designs per unit of work shared out to workers (ssropt.worker)
+
+    def __post_init__(self) -> None:
+        # the default cost model "ssr" means the platform's own off Versal (fpga, gpu-roofline)
+        if self.cost_model == "ssr":
+            try:
+                platform = load_platform(self.platform)
+            except SsroptError:
+                return  # reported by build_space
+            if platform.family != "versal":
+                object.__setattr__(self, "cost_model", platform.default_cost_model)
 
     def to_attrs(self) -> dict:
         return {CONFIG_PREFIX + k: v for k, v in asdict(self).items()}

@@ -18,6 +18,14 @@ about a millisecond. :func:`write_trials` therefore writes a whole generation at
 Constraints are stored the way ``optuna.trial.create_trial(constraints=...)`` stores them,
 so ``FrozenTrial.constraints`` reads them back as a dict.
 
+For several workers on one study, :func:`update_study` reads study system attributes,
+lets a function decide and writes its decision (trials and attributes) atomically across
+processes -- under the journal's lock file, or in one transaction that locks the study
+row -- the compare-and-set the worker protocol (:mod:`ssropt.worker`) stands on;
+:func:`read_study_attrs` and :func:`read_trials` read back just what it needs, and
+:func:`retry_unavailable` rides out a storage that is away for a while
+(:class:`StorageUnavailable`).
+
 Example:
     >>> import optuna
     >>> from optuna.distributions import IntDistribution
@@ -38,22 +46,33 @@ from typing import Any
 
 import optuna
 
+from ssropt.storage._atomic import read_study_attrs, read_trials, update_study
+from ssropt.storage._generic import _write_generic
 from ssropt.storage._journal import _journal_supported, _write_journal
-from ssropt.storage._open import DEFAULT_STORAGE, StorageError, open_storage
+from ssropt.storage._open import DEFAULT_STORAGE, StorageError, StorageUnavailable, open_storage
 from ssropt.storage._rdb import _write_rdb
 from ssropt.storage._records import (
+    StoredTrial,
+    StudyUpdate,
     TrialRecord,
     _batch_distributions,
     _json_safe,
     _prepare,
-    _Prepared,
 )
+from ssropt.storage._retry import retry_unavailable
 
 __all__ = [
     "DEFAULT_STORAGE",
     "StorageError",
+    "StorageUnavailable",
+    "StoredTrial",
+    "StudyUpdate",
     "TrialRecord",
     "open_storage",
+    "read_study_attrs",
+    "read_trials",
+    "retry_unavailable",
+    "update_study",
     "write_trials",
 ]
 
@@ -102,31 +121,3 @@ def write_trials(
         _write_rdb(storage, study_id, prepared, batch_distributions, attrs)
     else:
         _write_generic(storage, study_id, prepared, attrs)
-
-
-def _write_generic(
-    storage: optuna.storages.BaseStorage,
-    study_id: int,
-    prepared: Sequence[_Prepared],
-    study_system_attrs: Mapping[str, Any],
-) -> None:
-    """Public-API fallback: one ``create_new_trial`` per record, then the study attributes.
-
-    Trials go first so that an interruption leaves trials without their checkpoint (the
-    run loop redoes the generation) rather than a checkpoint without its trials.
-    """
-    for item in prepared:
-        template = optuna.trial.create_trial(
-            state=item.state,
-            values=item.values,
-            params={
-                n: d.to_external_repr(item.params_internal[n])
-                for n, d in item.distributions.items()
-            },
-            distributions=item.distributions,
-            user_attrs=item.user_attrs,
-            system_attrs=item.system_attrs,
-        )
-        storage.create_new_trial(study_id, template_trial=template)
-    for key, value in study_system_attrs.items():
-        storage.set_study_system_attr(study_id, key, value)

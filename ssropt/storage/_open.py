@@ -24,6 +24,12 @@ class StorageError(SsroptError):
     """A storage URL cannot be opened, or a batch of trials cannot be written."""
 
 
+class StorageUnavailable(StorageError):
+    """The storage could not be reached for the moment (connection refused or dropped,
+    database restarting or locked, journal file I/O error): nothing was written, and the
+    same operation may succeed when retried."""
+
+
 def open_storage(url: str | None, must_exist: bool = False) -> optuna.storages.BaseStorage:
     """Open the Optuna storage named by ``url``.
 
@@ -100,26 +106,31 @@ def _cut_torn_tail(path: str, backend: Any) -> None:
     if lock is not None:
         lock.acquire()
     try:
-        if not _ends_torn(path):
-            return
-        with open(path, "rb+") as file:
-            size = file.seek(0, os.SEEK_END)
-            end = size
-            while end > 0:
-                start = max(0, end - 65536)
-                file.seek(start)
-                newline = file.read(end - start).rfind(b"\n")
-                if newline >= 0:
-                    end = start + newline + 1
-                    break
-                end = start
-            file.truncate(end)
-            file.flush()
-            os.fsync(file.fileno())
-        _logger.warning("%s: removed an incomplete last entry (%d bytes)", path, size - end)
+        cut_torn_tail_locked(path)
     finally:
         if lock is not None:
             lock.release()
+
+
+def cut_torn_tail_locked(path: str) -> None:
+    """:func:`_cut_torn_tail` for a caller that holds the journal's lock."""
+    if not _ends_torn(path):
+        return
+    with open(path, "rb+") as file:
+        size = file.seek(0, os.SEEK_END)
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            file.seek(start)
+            newline = file.read(end - start).rfind(b"\n")
+            if newline >= 0:
+                end = start + newline + 1
+                break
+            end = start
+        file.truncate(end)
+        file.flush()
+        os.fsync(file.fileno())
+    _logger.warning("%s: removed an incomplete last entry (%d bytes)", path, size - end)
 
 
 def _ends_torn(path: str) -> bool:

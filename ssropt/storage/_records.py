@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -154,3 +154,32 @@ def _check_compatible(name: str, old: BaseDistribution, new: BaseDistribution) -
 
 def _utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
+
+
+@dataclasses.dataclass
+class StudyUpdate:
+    """What one atomic update of a study writes (see :func:`ssropt.storage.update_study`).
+
+    Attributes:
+        attrs: study system attributes to set.
+        records: finished trials to add, numbered in this order.
+        attrs_from_ids: optional; called with the trial id of every record (in record
+            order) before anything is written, returns more study system attributes to
+            set in the same batch (e.g. a marker naming the new trials).
+        result: anything the caller wants handed back with the ids.
+    """
+
+    attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    records: Sequence[TrialRecord] = ()
+    attrs_from_ids: Callable[[list[int]], Mapping[str, Any]] | None = None
+    result: Any = None
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredTrial:
+    """The parts of a stored trial the run loop reads back: state, values, system attributes."""
+
+    trial_id: int
+    state: TrialState
+    values: list[float] | None
+    system_attrs: dict[str, Any]
