@@ -562,7 +562,7 @@ ERRORS_BEFORE_ANY_STORAGE = {
     "unknown dtype": (*RUN, "--dtype", "int4"),
     "unknown platform": (*RUN, "--platform", "vck999"),
     "too many accelerators": (*RUN, "--min-accelerators", "100"),
-    "exhaustive over a huge space": (*RUN, "--strategy", "exhaustive"),
+    "exhaustive over a huge space": (*RUN, "--strategy", "exhaustive", "--configurator", "none"),
     "population 0": (*RUN, "--population", "0"),
     "truncated JSON workload": ("run", "--workload", "{tmp}/truncated.json"),
     "broken TOML workload": ("run", "--workload", "{tmp}/broken.toml"),
