@@ -1,8 +1,8 @@
 """Evaluations per second of one study searched by 1, 2 and 4 worker processes on PostgreSQL.
 
 For each accelerator configurator (``none``: every accelerator parameter is a gene, the
-model costs about 1-2 ms per DeiT-T design here; ``ssr``: parameters configured the SSR
-way per design, about 10-20 ms per design) and each worker count: a study is created
+model costs under 2 ms per DeiT-T design here; ``ssr``: parameters configured the SSR
+way per design, about 10-30 ms per design) and each worker count: a study is created
 (DeiT-T, VCK190, INT8, hybrid space, batch 1-8, nsga2, population 100, chunks of 25,
 seed 0), then that many ``ssropt worker`` processes are started together.  Reported:
 
