@@ -34,11 +34,13 @@ study's results independent of who evaluated what:
   checkpoint unless it planned this generation itself; the restored strategy must ask
   exactly the stored plan), asks generation ``g + 1`` and writes checkpoint, plan and
   work document together, provided the plan is still ``g``.  Idle workers poll the
-  work document (10 ms doubling to 100 ms) until there is something to claim, and stop
-  when the plan says the budget is spent or the strategy is exhausted.
+  work document (10 ms doubling to 100 ms; every 10 ms while a close is under way)
+  until there is something to claim, and stop when the plan says the budget is spent or
+  the strategy is exhausted.
 
 Because the plans and the telling order are fixed by the seed and the budget alone (and
-each design's evaluation does not depend on what it is evaluated with), the stored ``(generation, individual, genome, values)`` and so the
+each design's evaluation does not depend on what it is evaluated with), the stored
+``(generation, individual, genome, values)`` and so the
 front are identical to a single worker's, for any number of workers (trial *numbers*
 follow completion order, so they differ).
 
@@ -331,7 +333,10 @@ class Worker:
                         held = self._claim(doc)
                         if held is None:
                             time.sleep(pause)
-                            pause = min(2 * pause, POLL_LONGEST_S)
+                            if self._closing(self._doc):  # a new plan is moments away
+                                pause = POLL_FIRST_S
+                            else:
+                                pause = min(2 * pause, POLL_LONGEST_S)
                             continue
                         pause = POLL_FIRST_S
                         self._hold(held)
@@ -382,6 +387,14 @@ class Worker:
             self.leases.observe((plan, c), None if marker["done"] else marker)
         self.leases.observe((plan, "close"), doc.get("close"))
         self.leases.forget(lambda key: key[0] == plan)
+
+    @staticmethod
+    def _closing(doc: dict | None) -> bool:
+        """Whether ``doc``'s generation is complete and being closed by someone."""
+        return bool(
+            doc and not doc["finished"] and doc.get("close")
+            and all(marker["done"] for marker in doc["chunks"])
+        )
 
     def _budget(self) -> int | None:
         if self.explicit_budget is not None:
