@@ -40,9 +40,9 @@ study's results independent of who evaluated what:
 
 Because the plans and the telling order are fixed by the seed and the budget alone (and
 each design's evaluation does not depend on what it is evaluated with), the stored
-``(generation, individual, genome, values)`` and so the
-front are identical to a single worker's, for any number of workers (trial *numbers*
-follow completion order, so they differ).
+``(generation, individual, genome, values)`` and so the front are identical to a single
+worker's, for any number of workers (trial *numbers* follow completion order, so they
+differ).
 
 **Fault tolerance.**  Claims carry leases (:mod:`ssropt.leases`): the holder renews them
 every third of ``lease_seconds`` (default 30 s) from a heartbeat thread; another worker

@@ -282,19 +282,18 @@ def test_a_worker_killed_holding_a_claim_loses_and_duplicates_nothing(
         killed = False
         deadline = time.monotonic() + 90
         while not killed and time.monotonic() < deadline:
+            victim.send_signal(signal.SIGSTOP)  # freeze it, then look at what it holds
             doc = work_doc(postgres_url, name)
             if doc and doc["finished"]:
+                victim.send_signal(signal.SIGCONT)
                 break
-            if evaluated_in(doc) == 0 or not _holds_claim(doc, victim.pid):
-                time.sleep(0.005)
-                continue
-            victim.send_signal(signal.SIGSTOP)  # freeze it, then check it still holds one
-            if _holds_claim(work_doc(postgres_url, name), victim.pid):
+            if evaluated_in(doc) > 0 and _holds_claim(doc, victim.pid):
                 victim.kill()
                 victim.wait()
                 killed = True
             else:
                 victim.send_signal(signal.SIGCONT)
+                time.sleep(0.002)
         assert killed, "the study finished before the victim could be caught holding a claim"
         survivors = [workers.processes[0], workers.processes[2]]
         for process in survivors:
