@@ -26,7 +26,7 @@ import numpy as np
 PARAM_NAMES: dict[str, tuple[str, ...]] = {
     "ssr": ("a", "b", "c", "dup", "h1", "w1", "w2"),
     "charm": ("a", "b", "c", "x", "y", "z", "pack_in", "pack_out"),
-    "fpga": ("a", "b", "c", "dup"),
+    "fpga": ("a", "b", "c", "dup", "stream"),  # stream: 1 = weights from off-chip memory
     "gpu-roofline": (),  # one device holding every node; the batch is the only variable
 }
 COST_MODELS = tuple(PARAM_NAMES)

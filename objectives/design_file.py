@@ -38,7 +38,7 @@ REQUIRED = ("workload", "platform", "batch", "accelerators", "assignment")
 OPTIONAL_PARAMS = {
     "ssr": {"dup": 1},
     "charm": {"pack_in": 0, "pack_out": 0},
-    "fpga": {"dup": 1},
+    "fpga": {"dup": 1, "stream": 0},
     "gpu-roofline": {},
 }
 

@@ -26,9 +26,21 @@ URAM`` as on Versal (the public FPGA code scores the 8 placements ``8 BRAM + URA
 then tie-breaks on ``BRAM + 8 URAM``); partition factors come from every producer
 (as in ``ssr``); a transposed RHS uses the transposed re-layout rule.
 
-Power (an estimate, constants in ``[fpga.power]``)::
+Off-chip weights (our extension; SSR keeps every weight on chip, which no DeiT-T design
+on a ZCU102 can do).  On a platform with an ``[fpga.memory]`` table an accelerator may
+have ``stream = 1``: it keeps only a double-buffered ``K x c`` weight panel of its widest
+layer (``2 ceil(K_max / b)`` words on each of its ``c * b / pack`` weight lanes, loop
+order N-panel outer, so each weight is read once per image and the LHS, on chip anyway,
+is reused across panels), and each of its jobs takes
+``max(compute, K N R DT / share)`` with ``share`` the sustained bandwidth
+``bandwidth * efficiency`` split equally among the design's streaming accelerators (a
+static split, as SSR's ``DDR_BANK = 1/num_acc``).  The image input is not charged
+against the same bandwidth.
+
+Power (an estimate, constants in ``[fpga.power]`` and ``[fpga.memory]``)::
 
     P = static_w + dsp_w * blocks + bram_w * BRAM + uram_w * URAM + e_dtype * ops/s
+        + energy_j_per_byte * streamed bytes/s
 """
 
 from __future__ import annotations
@@ -44,7 +56,7 @@ from ssropt.objectives.ssr_accelerator import ceil_div, partition_factors, place
 from ssropt.objectives.workload import Workload
 
 RESOURCES = ("dsp", "bram", "uram")
-ACCELERATOR_FIELDS = ("pe", "dsp", "bram", "uram", "x", "y", "z")
+ACCELERATOR_FIELDS = ("pe", "dsp", "bram", "uram", "x", "y", "z", "weight_bytes", "streamed_bytes")
 
 
 # -- value rules ----------------------------------------------------------------------------
@@ -89,11 +101,14 @@ def ram_blocks(lanes, depth_words, width_bits: int, block_width_bits: int, block
     return (np.asarray(lanes) * per_lane).astype(np.int64)
 
 
-def fpga_power_w(platform: Platform, dtype_name: str, *, dsp, bram, uram, ops_per_s) -> np.ndarray:
+def fpga_power_w(platform: Platform, dtype_name: str, *, dsp, bram, uram, ops_per_s, offchip_bytes_per_s=0.0) -> np.ndarray:
     """Average power (W) of N designs: static + clocked compute blocks + RAM blocks + the
-    dynamic energy of the work (``dynamic_j_per_op_<dtype>``); every constant an estimate
-    documented in the platform TOML."""
+    dynamic energy of the work (``dynamic_j_per_op_<dtype>``) + the off-chip weight reads
+    (``[fpga.memory] energy_j_per_byte``); every constant an estimate documented in the
+    platform TOML."""
     power = platform.fpga.power
+    memory = platform.fpga.memory
+    j_per_byte = memory.energy_j_per_byte if memory else 0.0
     field = f"dynamic_j_per_op_{dtype_name}"
     if not hasattr(power, field):
         raise PlatformError(f"no dynamic energy per op for dtype {dtype_name!r} on platform {platform.name}")
@@ -103,6 +118,7 @@ def fpga_power_w(platform: Platform, dtype_name: str, *, dsp, bram, uram, ops_pe
         + power.bram_w * _non_negative("bram", bram)
         + power.uram_w * _non_negative("uram", uram)
         + getattr(power, field) * _non_negative("ops_per_s", ops_per_s)
+        + j_per_byte * _non_negative("offchip_bytes_per_s", offchip_bytes_per_s)
     )
 
 
@@ -141,16 +157,28 @@ class FpgaModel:
         n_acc = assign.max(axis=1) + 1
         used = np.arange(n_slots)[None, :] < n_acc[:, None]
         safe = np.array([1, words, 1, 1])  # harmless values for unused slots
-        params = np.where(used[:, :, None], designs.params, safe).astype(np.int64)
-        params = np.maximum(params, 1)
+        given = designs.params.astype(np.int64)
+        params = np.maximum(np.where(used[:, :, None], given[:, :, :4], safe), 1)
         a, b, c, dup = (params[:, :, i] for i in range(4))
+        stream_given = given[:, :, 4] if given.shape[2] > 4 else np.zeros_like(a)
+        stream = used & (stream_given > 0)
         on = assign[:, None, :] == np.arange(n_slots)[None, :, None]  # (n, A, J)
+        weights = ~self.activation_rhs  # nodes whose RHS is a weight matrix
 
         def node(values):
             return np.take_along_axis(values, assign, axis=1)
 
         cycles = layer_cycles(self.m, self.k, self.n, self.repeat, node(a), node(b), node(c), node(dup))
         node_time = cycles / p.clock_hz
+        # -- weights streamed from off-chip memory (our extension, see module docstring):
+        # a job's time is the slower of its compute and its weight read at the stream share
+        job_weight_bytes = np.where(weights, self.k * self.n * self.repeat * dt, 0)
+        streamed = node(stream) & weights
+        if stream.any():
+            memory = p.memory
+            rate = memory.bandwidth_bytes_per_s * memory.efficiency if memory else np.inf
+            share = rate / np.maximum(stream.sum(axis=1), 1)
+            node_time = np.where(streamed, np.maximum(node_time, job_weight_bytes / share[:, None]), node_time)
 
         # -- buffer depths from each accelerator's largest layer (section 8)
         def acc_max(values, mask):
@@ -181,7 +209,11 @@ class FpgaModel:
         r_bram = ram_blocks(rhs_lanes, rhs_depth, width, *bram_r)
         r_uram = ram_blocks(rhs_lanes, rhs_depth, width, *uram_geometry)
         per_node = ceil_div(self.k, node(b)) * ceil_div(self.n, node(c)) * self.copies
-        weight_words = np.where(on & ~self.activation_rhs[None, None, :], per_node[:, None, :], 0).sum(axis=2)
+        on_weights = on & weights[None, None, :]
+        weight_words = np.where(on_weights, per_node[:, None, :], 0).sum(axis=2)
+        # a streaming accelerator holds a double-buffered K x c panel of its widest layer
+        panel_words = 2 * ceil_div(acc_max(self.k, on_weights), b)
+        weight_words = np.where(stream, panel_words, weight_words)
         weight_lanes = c * lanes_b
         if p.budget.uram > 0:
             w_bram = ram_blocks(weight_lanes, weight_words % p.uram_depth, width, *bram_r)
@@ -209,7 +241,12 @@ class FpgaModel:
         t_input = p.input_bytes_per_image / p.input_bandwidth_bytes_per_s
         compute_s, after_input, latency = self.lockstep.latency(schedules, node_time, moves, t_input, detail)
 
-        acc = {"pe": pe, "dsp": dsp, "bram": bram, "uram": uram, "x": x, "y": y, "z": z}
+        image_weight_bytes = np.where(on_weights, (job_weight_bytes * self.copies)[None, None, :], 0).sum(axis=2)
+        acc = {
+            "pe": pe, "dsp": dsp, "bram": bram, "uram": uram, "x": x, "y": y, "z": z,
+            "weight_bytes": np.where(stream, 0, image_weight_bytes),  # held on chip
+            "streamed_bytes": np.where(stream, image_weight_bytes, 0),  # read per image
+        }
         acc = {k: np.where(used, v, 0).astype(np.int64) for k, v in acc.items()}
 
         def count(bad):
@@ -228,6 +265,7 @@ class FpgaModel:
             "dup": count(~heads_ok),
             "partition_dup": dup_mismatch,
             "unused_accelerator": count(~on.any(axis=2)),
+            "stream_without_memory": count(stream) if p.memory is None else np.zeros(n),
         }
         violations = {k: np.asarray(v).astype(float) for k, v in violations.items()}
         ops = float(self.workload.ops_per_image)

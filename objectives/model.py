@@ -92,6 +92,7 @@ class CostModel:
             result.power_w = fpga_power_w(
                 self.platform, self.dtype, dsp=totals["dsp"], bram=totals["bram"], uram=totals["uram"],
                 ops_per_s=result.throughput_ops_per_s,
+                offchip_bytes_per_s=result.accelerators["streamed_bytes"].sum(axis=1) * result.images_per_s,
             )
             result.energy_j_per_image = energy_j_per_image(
                 result.power_w, result.latency_s, designs.batch.astype(float)

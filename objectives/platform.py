@@ -234,6 +234,21 @@ class FpgaPower:
 
 
 @dataclass(frozen=True)
+class FpgaMemory:
+    """Off-chip memory an accelerator may stream its weights from (``[fpga.memory]``).
+
+    An accelerator whose ``stream`` parameter is 1 keeps only a double-buffered weight
+    panel on chip and reads each layer's weights once per image; the streaming
+    accelerators of a design share ``bandwidth_bytes_per_s * efficiency`` equally.
+    """
+
+    kind: str  # e.g. "DDR4" or "HBM2"
+    bandwidth_bytes_per_s: float  # peak of the memory the PL can reach
+    efficiency: float  # sustained fraction of the peak for long sequential reads
+    energy_j_per_byte: float  # off-chip access energy, controller and PHY included
+
+
+@dataclass(frozen=True)
 class FpgaConstants:
     """The FPGA template of the SSR estimator (spec section 8), ``[fpga]``.
 
@@ -264,6 +279,7 @@ class FpgaConstants:
     physical: FpgaResources
     budget: FpgaResources
     power: FpgaPower
+    memory: FpgaMemory | None = None  # no table: weights always on chip (the SSR variant)
 
 
 @dataclass(frozen=True)
@@ -406,6 +422,11 @@ def _load_file(path: Path) -> Platform:
                     f"{path}: missing key 'dtype.{name}.{section}' (required by family {family!r})"
                 )
     platform = _build(Platform, table, path, "", skip={"dtypes"}, given={"dtypes": built})
+    memory = platform.fpga.memory if platform.fpga else None
+    if memory is not None and not 0.0 < memory.efficiency <= 1.0:
+        raise PlatformError(
+            f"{path}: key 'fpga.memory.efficiency' must be in (0, 1], got {memory.efficiency!r}"
+        )
     if platform.cost_model and platform.cost_model not in COST_MODEL_SECTIONS:
         raise PlatformError(
             f"{path}: key 'cost_model' must be one of {', '.join(COST_MODEL_SECTIONS)}, "

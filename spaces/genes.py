@@ -24,7 +24,8 @@ def parameter_values(cost_model: str, workload: Workload, platform: Platform, dt
 
     ``fpga``: ``a`` and ``c`` the multiples of the platform's ``array_dim_factors`` up to
     ``array_dim_max``, ``b`` the powers of two of the data type's lane range, ``dup`` the
-    divisors of the head count.  ``gpu-roofline`` has no parameters.
+    divisors of the head count, ``stream`` 0 (weights on chip) or also 1 (weights streamed
+    from off-chip memory) when the platform has an ``[fpga.memory]`` table.  ``gpu-roofline`` has no parameters.
     """
     heads = max(n.repeat for n in workload.nodes)
     has_attention = any(n.activation_rhs for n in workload.nodes)
@@ -38,6 +39,7 @@ def parameter_values(cost_model: str, workload: Workload, platform: Platform, dt
             "b": cascade_values(platform.fpga, platform.dtype(dtype).bytes),
             "c": dims.copy(),
             "dup": dup_values,
+            "stream": np.array([0, 1] if platform.fpga.memory else [0]),
         }
     if cost_model == "ssr":
         s = platform.ssr

@@ -211,9 +211,10 @@ class Space:
                 bad = np.flatnonzero(over < 1.0)
                 if bad.size == 0:
                     break
-                shrunk = self._shrink(designs.take(bad), over[bad])
-                designs = designs.replaced(bad, shrunk)
-                result = result.replaced(bad, self.model.evaluate(shrunk, detail=detail))
+                fixed = self._offload_weights(designs.take(bad), result, bad)
+                fixed = self._shrink(fixed, over[bad], keep=fixed.params != designs.params[bad])
+                designs = designs.replaced(bad, fixed)
+                result = result.replaced(bad, self.model.evaluate(fixed, detail=detail))
         names, G = self.constraints(result)
         F = np.stack([result.latency_s, -result.throughput_ops_per_s], axis=1)
         return SpaceEvaluation(self.encode(designs), designs, result, F, G, names)
@@ -269,11 +270,14 @@ class Space:
             )
 
     # -- repair ------------------------------------------------------------------------------
-    def _budget_ratio(self, result: Evaluation) -> np.ndarray:
-        """``(n,)`` smallest budget / used over the budget constraints (>= 1: fits)."""
+    def _budget_ratio(self, result: Evaluation, names: tuple[str, ...] | None = None) -> np.ndarray:
+        """``(n,)`` smallest budget / used over the budget constraints (or over ``names``;
+        >= 1: fits)."""
         totals = result.resources()
         ratio = np.ones(result.n_designs)
         for name, budget in self.model.resource_budgets().items():
+            if names is not None and name not in names:
+                continue
             used = totals[name].astype(float)
             ratio = np.minimum(ratio, np.where(used > 0, budget / np.maximum(used, 1), 1.0))
         return ratio
@@ -311,11 +315,33 @@ class Space:
         b[:] = np.where(used, b_values[value_index(b_values, np.minimum(b, b_cap))], 0)
         return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
 
-    def _shrink(self, designs: DesignBatch, ratio: np.ndarray) -> DesignBatch:
+    def _offload_weights(self, designs: DesignBatch, result: Evaluation, index: np.ndarray) -> DesignBatch:
+        """Designs ``index`` of ``result`` over their RAM budget: where the space lets
+        accelerators stream their weights (``stream``), the accelerator holding the most
+        weight bytes on chip streams them instead."""
+        if "stream" not in self.values or self.values["stream"].max() < 1:
+            return designs
+        held = result.accelerators["weight_bytes"][index]
+        ram_over = self._budget_ratio(result, ("bram", "uram"))[index] < 1.0
+        target = np.argmax(held, axis=1)
+        flip = ram_over & (held.max(axis=1) > 0)
+        params = designs.params.copy()
+        column = self.param_names.index("stream")
+        rows = np.flatnonzero(flip)
+        params[rows, target[rows], column] = 1
+        return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
+
+    def _shrink(self, designs: DesignBatch, ratio: np.ndarray, keep: np.ndarray | None = None) -> DesignBatch:
         """Scale every accelerator of over-budget designs by ``ratio`` (cascade first);
-        every shrunk parameter is snapped to its value table."""
+        every shrunk parameter is snapped to its value table.  Designs with any ``keep``
+        entry set were repaired otherwise this round and are left as they are."""
         if not self.n_params:
             return designs
+        if keep is not None and keep.any():
+            rest = ~keep.reshape(len(ratio), -1).any(axis=1)
+            if not rest.any():
+                return designs
+            return designs.replaced(rest, self._shrink(designs.take(rest), ratio[rest]))
         params = designs.params.copy()
         f = np.clip(ratio, 0.05, 0.97)[:, None]
         names = self.param_names

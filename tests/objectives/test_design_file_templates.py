@@ -22,9 +22,9 @@ NX_DESIGN = {
 def test_cost_model_defaults_to_the_platforms_own():
     parsed = parse_design(NX_DESIGN)
     assert parsed.cost_model == "fpga"
-    assert parsed.designs.params.tolist() == [[[4, 16, 6, 1], [6, 8, 6, 3]]]  # dup defaults to 1
+    assert parsed.designs.params.tolist() == [[[4, 16, 6, 1, 0], [6, 8, 6, 3, 0]]]  # dup 1, stream 0 by default
     spec = design_to_spec(parsed.workload, parsed.platform, parsed.dtype, parsed.designs)
-    assert spec["cost_model"] == "fpga" and spec["accelerators"][0] == {"a": 4, "b": 16, "c": 6, "dup": 1}
+    assert spec["cost_model"] == "fpga" and spec["accelerators"][0] == {"a": 4, "b": 16, "c": 6, "dup": 1, "stream": 0}
 
 
 def test_ssropt_evaluate_json_on_a_stratix10nx_design(tmp_path, capsys):

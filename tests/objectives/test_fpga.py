@@ -194,3 +194,77 @@ def test_charm_and_ssr_are_refused_on_an_fpga(tiny):
 
     with pytest.raises(PlatformError, match="no \\[aie\\] table.*default cost model is 'fpga'"):
         CostModel(chain(), tiny, "int8", "ssr")
+
+
+# -- weights streamed from off-chip memory ----------------------------------------------------
+MEMORY = """
+[fpga.memory]
+kind = "DDR4"
+bandwidth_bytes_per_s = 1.0e9
+efficiency = 0.5
+energy_j_per_byte = 1.0e-10
+"""
+
+
+@pytest.fixture()
+def tiny_ddr(tmp_path):
+    """The tiny platform with 500 MB/s of sustained off-chip bandwidth and no URAM."""
+    text = TINY_FPGA.replace("uram = 100", "uram = 0").replace("[fpga.physical]", MEMORY + "\n[fpga.physical]")
+    path = tmp_path / "tiny-ddr.toml"
+    path.write_text(text)
+    return load_platform(path)
+
+
+def test_streamed_weights_share_the_bandwidth_and_bound_the_layer_time(tiny_ddr):
+    model = CostModel(chain(), tiny_ddr, "int8")
+    both = model.evaluate(designs(1, [[4, 8, 6, 1, 1], [2, 16, 4, 1, 1]], [0, 1]))
+    # two streaming accelerators share 1e9 * 0.5 B/s: 2.5e8 B/s each.
+    # l0: 64*64 = 4096 B / 2.5e8 = 16.384 us > its 1408 cycles / 250 MHz = 5.632 us
+    # l1: 64*32 = 2048 B / 2.5e8 = 8.192 us > 1024 cycles = 4.096 us
+    np.testing.assert_allclose(both.node_time_s[0], [16.384e-6, 8.192e-6])
+    assert both.node_cycles[0].tolist() == [1408, 1024]  # compute unchanged
+    # batch 1: l0 + 1 us input, then l1
+    assert both.latency_s[0] == pytest.approx(16.384e-6 + 1e-6 + 8.192e-6)
+    # only acc0 streams: it has the whole 5e8 B/s -> 8.192 us; l1 back to its 4.096 us
+    one = model.evaluate(designs(1, [[4, 8, 6, 1, 1], [2, 16, 4, 1, 0]], [0, 1]))
+    np.testing.assert_allclose(one.node_time_s[0], [8.192e-6, 4.096e-6])
+    acc = one.accelerators
+    assert acc["streamed_bytes"][0].tolist() == [4096, 0]
+    assert acc["weight_bytes"][0].tolist() == [0, 2048]
+    # power adds 1e-10 J per streamed byte: 4096 B per image at 1 / latency images/s
+    plain = model.evaluate(designs(1, [[4, 8, 6, 1, 0], [2, 16, 4, 1, 0]], [0, 1]))
+    ops = 2 * (64 * 64 * 64 + 64 * 64 * 32)
+    static = 10 + 0.01 * 160 + 0.001 * float(acc["bram"][0].sum())
+    expected = static + 1e-12 * ops / one.latency_s[0] + 1e-10 * 4096 / one.latency_s[0]
+    assert one.power_w[0] == pytest.approx(expected)
+    assert plain.accelerators["streamed_bytes"][0].sum() == 0
+
+
+def test_a_streaming_accelerator_keeps_a_double_buffered_panel(tiny_ddr):
+    """One 2x8x2 accelerator holding a 64x512x512 layer, no URAM on the platform."""
+    model = CostModel(gemm_chain([("l0", 64, 512, 512, 1)]), tiny_ddr, "int8")
+    held = model.evaluate(designs(1, [[2, 8, 2, 1, 0]], [0]))
+    streamed = model.evaluate(designs(1, [[2, 8, 2, 1, 1]], [0]))
+    # LHS: lanes 2 * 8/8 = 2, depth 32 * 64 = 2048 words -> 4 BRAM36 deep: 8 BRAM
+    # weights on chip: ceil(512/8) * ceil(512/2) = 16384 words on c * b/8 = 2 lanes -> 2 * 32 = 64
+    # streamed: a panel 2 * ceil(512/8) = 128 words deep on the same 2 lanes -> 2 * 1 = 2
+    assert held.accelerators["bram"][0, 0] == 8 + 64
+    assert streamed.accelerators["bram"][0, 0] == 8 + 2
+    # 512*512 B at 5e8 B/s = 524.288 us against 32*64*256 = 524288 cycles = 2097.152 us
+    assert streamed.node_time_s[0, 0] == pytest.approx(held.node_time_s[0, 0]) == pytest.approx(2097.152e-6)
+
+
+def test_streaming_without_an_off_chip_memory_is_a_violation(tiny):
+    result = CostModel(chain(), tiny, "int8").evaluate(designs(1, [[4, 8, 6, 1, 1]], [0, 0]))
+    assert result.violations["stream_without_memory"][0] == 1
+    assert not result.feasible[0]
+
+
+def test_memory_efficiency_outside_zero_one_is_refused(tmp_path):
+    from ssropt.objectives.platform import PlatformError
+
+    text = TINY_FPGA.replace("[fpga.physical]", MEMORY.replace("0.5", "1.5") + "\n[fpga.physical]")
+    path = tmp_path / "bad-memory.toml"
+    path.write_text(text)
+    with pytest.raises(PlatformError, match="fpga.memory.efficiency' must be in \\(0, 1\\], got 1.5"):
+        load_platform(path)

@@ -53,7 +53,7 @@ def feasible_designs(platform_name: str, **workload_options):
     return result
 
 
-@pytest.mark.parametrize("name", ["vck190", "vck5000", "stratix10nx", "u250", "a10g", "t4"])
+@pytest.mark.parametrize("name", ["vck190", "vck5000", "stratix10nx", "u250", "zcu102", "a10g", "t4"])
 def test_sampled_and_repaired_deit_t_designs_include_a_feasible_one(name):
     result = feasible_designs(name)
     assert result.feasible.any()
@@ -61,14 +61,28 @@ def test_sampled_and_repaired_deit_t_designs_include_a_feasible_one(name):
     assert (result.evaluation.power_w[result.feasible] > 0).all()
 
 
-def test_zcu102_cannot_hold_deit_t_weights_on_chip_but_holds_four_blocks():
-    # DeiT-T's INT8 weights (~5.7 MB) exceed the XCZU9EG's 912 BRAM36 (4.1 MB): the template
-    # keeps weights on chip, so every full DeiT-T design busts the BRAM budget ...
-    full = feasible_designs("zcu102")
+def test_zcu102_holds_deit_t_only_by_streaming_weights(tmp_path):
+    # DeiT-T's INT8 weights (~5.7 MB) exceed the XCZU9EG's 912 BRAM36 (4.1 MB): without an
+    # [fpga.memory] table every full DeiT-T design busts the BRAM budget ...
+    on_chip = write_variant(tmp_path, "zcu102", drop="fpga.memory")
+    full = feasible_designs(str(on_chip))
     bram = full.constraint_names.index("bram")
     assert not full.feasible.any() and (full.G[:, bram] > 0).all()
     # ... while four encoder blocks (~1.9 MB) fit
-    assert feasible_designs("zcu102", blocks=4).feasible.any()
+    assert feasible_designs(str(on_chip), blocks=4).feasible.any()
+    # with the PS DDR4, feasible designs exist and each streams the weights of at least one
+    # accelerator, and holds less than the BRAM's capacity of weights on chip
+    result = feasible_designs("zcu102")
+    acc = result.evaluation.accelerators
+    ok = result.feasible
+    assert ok.any()
+    assert (result.designs.params[ok, :, 4].max(axis=1) == 1).all()
+    assert (acc["weight_bytes"][ok].sum(axis=1) < 912 * 36 * 1024 / 8).all()
+    # every weight is either held or streamed, exactly once per image
+    workload = build_model("deit-t", tokens=192)
+    weights = sum(n.k * n.n * n.repeat * workload.copies(n) for n in workload.nodes if not n.activation_rhs)
+    assert weights > 5e6
+    np.testing.assert_array_equal((acc["weight_bytes"] + acc["streamed_bytes"]).sum(axis=1), weights)
 
 
 # -- malformed files -----------------------------------------------------------------------

@@ -21,11 +21,12 @@ def fpga_model(platform: str = "stratix10nx") -> CostModel:
 
 def test_fpga_value_tables_come_from_the_platform():
     space = Space(fpga_model(), SpaceOptions(family="hybrid", batch_sizes=(1, 6)))
-    assert space.param_names == ("a", "b", "c", "dup")
+    assert space.param_names == ("a", "b", "c", "dup", "stream")
     assert space.values["b"].tolist() == [8, 16, 32, 64]
     assert space.values["a"].tolist()[:6] == [2, 3, 4, 6, 8, 9] and space.values["a"].max() == 32
     assert space.values["dup"].tolist() == [1, 3]  # divisors of DeiT-T's 3 heads
-    assert space.n_slots == 8 and space.n_genes == 1 + 8 + 8 * 4
+    assert space.values["stream"].tolist() == [0, 1]  # the NX has HBM2 ([fpga.memory])
+    assert space.n_slots == 8 and space.n_genes == 1 + 8 + 8 * 5
 
 
 def test_fpga_decode_encode_round_trip_and_every_decoded_value_is_allowed():
