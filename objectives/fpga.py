@@ -239,7 +239,7 @@ class FpgaModel:
         relayout = relayout_ns(self.lockstep.deps, assign, a, lanes_b, c, dup, part, {0: t_lhs, 1: t_rhs, 2: t_rhs})
         moves = self.lockstep.moves_s(relayout, n)
         t_input = p.input_bytes_per_image / p.input_bandwidth_bytes_per_s
-        compute_s, after_input, latency = self.lockstep.latency(schedules, node_time, moves, t_input, detail)
+        times = self.lockstep.latency(schedules, node_time, moves, t_input, detail)
 
         image_weight_bytes = np.where(on_weights, (job_weight_bytes * self.copies)[None, None, :], 0).sum(axis=2)
         acc = {
@@ -267,21 +267,7 @@ class FpgaModel:
             "unused_accelerator": count(~on.any(axis=2)),
             "stream_without_memory": count(stream) if p.memory is None else np.zeros(n),
         }
-        violations = {k: np.asarray(v).astype(float) for k, v in violations.items()}
-        ops = float(self.workload.ops_per_image)
-        batch = designs.batch.astype(float)
-        return Evaluation(
-            latency_s=latency,
-            compute_s=compute_s,
-            relayout_s=latency - after_input,
-            input_s=after_input - compute_s,
-            throughput_ops_per_s=batch * ops / latency,
-            images_per_s=batch / latency,
-            energy_j_per_image=np.full(n, np.nan),
-            power_w=np.full(n, np.nan),
-            steps=schedules.steps,
-            node_cycles=cycles,
-            node_time_s=node_time,
-            accelerators=acc,
-            violations=violations,
+        return self.lockstep.evaluation(
+            designs, times, steps=schedules.steps, cycles=cycles, node_time=node_time,
+            accelerators=acc, violations=violations,
         ).with_resources(RESOURCES)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ssropt.objectives.design import DesignBatch, relabel_by_first_use
+from ssropt.objectives.evaluation import Evaluation
 from ssropt.objectives.schedule import (
     FINAL,
     FIRST,
@@ -134,6 +135,29 @@ class LockStep:
         (total,) = self._schedule_sum(schedules, (full,))
         nan = np.full(n, np.nan)
         return nan, nan.copy(), total
+
+    def evaluation(self, designs: DesignBatch, times, *, steps, cycles, node_time, accelerators, violations) -> Evaluation:
+        """The :class:`Evaluation` of N designs from :meth:`latency`'s ``times``
+        ``(compute_s, after_input_s, latency_s)``; energy and power are left NaN for the
+        cost model to fill."""
+        compute_s, after_input, latency = times
+        n = designs.n_designs
+        batch = designs.batch.astype(float)
+        return Evaluation(
+            latency_s=latency,
+            compute_s=compute_s,
+            relayout_s=latency - after_input,
+            input_s=after_input - compute_s,
+            throughput_ops_per_s=batch * float(self.workload.ops_per_image) / latency,
+            images_per_s=batch / latency,
+            energy_j_per_image=np.full(n, np.nan),
+            power_w=np.full(n, np.nan),
+            steps=steps,
+            node_cycles=cycles,
+            node_time_s=node_time,
+            accelerators=accelerators,
+            violations={k: np.asarray(v).astype(float) for k, v in violations.items()},
+        )
 
     def _schedule_sum(self, schedules: Schedules, tables) -> list[np.ndarray]:
         """Sum over step kinds of count x slowest job, for each cost table ``(n, J, 9)``."""

@@ -157,7 +157,7 @@ class SsrModel:
 
         # -- latency over the schedule's step kinds
         t_input = s.input_bytes_per_image / s.input_bandwidth_bytes_per_s
-        compute_s, after_input, latency = self.lockstep.latency(schedules, node_time, moves, t_input, detail)
+        times = self.lockstep.latency(schedules, node_time, moves, t_input, detail)
 
         used = slot_used
         acc = {
@@ -196,23 +196,9 @@ class SsrModel:
             "partition_alignment": misaligned.sum(axis=1),
             "unused_accelerator": empty.sum(axis=1),
         }
-        violations = {k: v.astype(float) for k, v in violations.items()}
-        ops = float(self.workload.ops_per_image)
-        batch = designs.batch.astype(float)
-        return Evaluation(
-            latency_s=latency,
-            compute_s=compute_s,
-            relayout_s=latency - after_input,
-            input_s=after_input - compute_s,
-            throughput_ops_per_s=batch * ops / latency,
-            images_per_s=batch / latency,
-            energy_j_per_image=np.full(n, np.nan),
-            power_w=np.full(n, np.nan),
-            steps=steps,
-            node_cycles=cycles,
-            node_time_s=node_time,
-            accelerators=acc,
-            violations=violations,
+        return self.lockstep.evaluation(
+            designs, times, steps=steps, cycles=cycles, node_time=node_time,
+            accelerators=acc, violations=violations,
         )
 
     # ------------------------------------------------------------------------------------
