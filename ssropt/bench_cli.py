@@ -17,26 +17,20 @@ from pathlib import Path
 from ssropt.bench import DEFAULT_BUDGET, DEFAULT_SEEDS, default_strategies
 from ssropt.cli_study import (
     add_batch_argument,
+    add_budget_arguments,
     add_configurator_argument,
+    add_output_arguments,
     add_workload_arguments,
-    non_negative_int,
+    hardware_words,
+    positive_float,
     positive_int,
     resolve_configurator,
     run_options,
     workload_from_args,
     workload_label,
+    workload_words,
 )
 from ssropt.compare_cli import check_out_dir
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def add_bench_command(sub) -> None:
@@ -69,37 +63,26 @@ def add_bench_command(sub) -> None:
         help=f"runs per strategy, with seeds 0..S-1 (default {DEFAULT_SEEDS})",
     )
     se.add_argument(
-        "--budget", type=positive_int, default=DEFAULT_BUDGET,
-        help=f"evaluations per run (default {DEFAULT_BUDGET})",
-    )
-    se.add_argument(
-        "--time-limit", type=positive_seconds, metavar="S",
+        "--time-limit", type=positive_float, metavar="S",
         help="also stop each run after S seconds (the evaluations then depend on speed)",
     )
-    se.add_argument(
-        "--population", type=positive_int, default=100, help="designs per generation (default 100)"
-    )
-    se.add_argument(
-        "--exhaustive-limit", type=non_negative_int, default=DEFAULT_LIMIT, metavar="N",
-        help="enumerate the space for an exact reference front when it has at most N designs "
-        f"(default {DEFAULT_LIMIT:,}, the exhaustive strategy's limit; 0: never)",
+    add_budget_arguments(
+        se, per="per run", budget=DEFAULT_BUDGET, exhaustive_limit=DEFAULT_LIMIT, seed=False,
+        exhaustive_help="enumerate the space for an exact reference front when it has at most N "
+        "designs; 0: never",
     )
     se.add_argument(
         "--reference", metavar="FILE",
         help="a CSV with latency_s and throughput_ops_per_s columns (e.g. an earlier "
         "reference_front.csv) merged into the reference front",
     )
-    out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", help="output directory (default bench-MODEL)")
-    out.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    out = add_output_arguments(
+        p, default_out="bench-MODEL", study_names="PREFIX-STRATEGY-seedK (default bench-MODEL-TIMESTAMP)"
+    )
     out.add_argument(
         "--storage",
         help="keep every run as a study in this storage (a journal file path or an Optuna RDB "
         "URL); default: each run in memory, not kept",
-    )
-    out.add_argument(
-        "--study-prefix",
-        help="study names PREFIX-STRATEGY-seedK (default bench-MODEL-TIMESTAMP)",
     )
     run_options(p)
     p.set_defaults(func=_cmd_bench)
@@ -108,15 +91,8 @@ def add_bench_command(sub) -> None:
 def _command_line(args: argparse.Namespace, strategies: tuple[str, ...], out_dir: Path,
                   prefix: str) -> str:
     """The command with every setting explicit (reproduces the benchmark)."""
-    words = ["ssropt", "bench"]
-    words += ["--model", args.model] if args.model else ["--workload", args.workload]
-    for flag, value in (("--tokens", args.tokens), ("--blocks", args.blocks)):
-        if value:
-            words += [flag, str(value)]
-    if args.no_embed_head:
-        words.append("--no-embed-head")
+    words = ["ssropt", "bench", *workload_words(args), *hardware_words(args)]
     words += [
-        "--platform", args.platform, "--dtype", args.dtype, "--cost-model", args.cost_model,
         "--space", args.space, "--configurator", args.configurator, "--batch", args.batch, "--strategies", ",".join(strategies),
         "--seeds", str(args.seeds), "--budget", str(args.budget),
     ]

@@ -41,7 +41,7 @@ def non_negative_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -65,8 +65,8 @@ def _study_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study-name", required=True, help="the study's name")
 
 
-def add_workload_arguments(p: argparse.ArgumentParser) -> None:
-    """The workload and hardware options (shared by run and compare)."""
+def add_workload_source_arguments(p: argparse.ArgumentParser) -> None:
+    """``--model`` or ``--workload``, with the model's options."""
     work = p.add_argument_group("workload")
     source = work.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="a zoo model: deit-t, deit-s, vit-b16, bert-base, ...")
@@ -74,10 +74,68 @@ def add_workload_arguments(p: argparse.ArgumentParser) -> None:
     work.add_argument("--tokens", type=positive_int, help="tokens (rows) per image")
     work.add_argument("--blocks", type=positive_int, help="encoder blocks")
     work.add_argument("--no-embed-head", action="store_true", help="block nodes only")
+
+
+def add_hardware_arguments(p: argparse.ArgumentParser) -> None:
+    """``--platform``, ``--dtype`` and ``--cost-model`` (the platform's own by default)."""
     hw = p.add_argument_group("hardware")
     hw.add_argument("--platform", default="vck190", help="platform name or TOML path (default vck190)")
     hw.add_argument("--dtype", default="int8", help="data type: int8, int16, fp32 (default int8)")
-    hw.add_argument("--cost-model", default="ssr", help="ssr (default) or charm")
+    hw.add_argument(
+        "--cost-model",
+        help="the platform's own by default: ssr on Versal, fpga on FPGAs, gpu-roofline on "
+        "GPUs; charm on Versal by request",
+    )
+
+
+def add_workload_arguments(p: argparse.ArgumentParser) -> None:
+    """The workload and hardware options (run, create-study, compare, bench)."""
+    add_workload_source_arguments(p)
+    add_hardware_arguments(p)
+
+
+def workload_words(args: argparse.Namespace) -> list[str]:
+    """The workload options of ``args`` as command-line words (for reproducing commands)."""
+    words = ["--model", args.model] if args.model else ["--workload", args.workload]
+    for flag, value in (("--tokens", args.tokens), ("--blocks", args.blocks)):
+        if value:
+            words += [flag, str(value)]
+    if args.no_embed_head:
+        words.append("--no-embed-head")
+    return words
+
+
+def hardware_words(args: argparse.Namespace) -> list[str]:
+    """``--platform``, ``--dtype`` and, when given, ``--cost-model`` as words."""
+    words = ["--platform", args.platform, "--dtype", args.dtype]
+    return words + (["--cost-model", args.cost_model] if args.cost_model else [])
+
+
+def add_budget_arguments(group, *, per: str, budget: int, exhaustive_limit: int, exhaustive_help: str,
+                         seed: bool = True) -> None:
+    """``--budget`` (evaluations ``per`` study), ``--population``, ``--seed`` and
+    ``--exhaustive-limit`` (compare, compare-platforms, bench)."""
+    group.add_argument(
+        "--budget", type=positive_int, default=budget, help=f"evaluations {per} (default {budget})"
+    )
+    group.add_argument(
+        "--population", type=positive_int, default=100, help="designs per generation (default 100)"
+    )
+    if seed:
+        group.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    group.add_argument(
+        "--exhaustive-limit", type=non_negative_int, default=exhaustive_limit, metavar="N",
+        help=f"{exhaustive_help} (default {exhaustive_limit:,})",
+    )
+
+
+def add_output_arguments(p: argparse.ArgumentParser, *, default_out: str, study_names: str):
+    """``--out``, ``--force`` and ``--study-prefix``; returns the group for more."""
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR", help=f"output directory (default {default_out})")
+    out.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    out.add_argument("--study-prefix", help=f"study names {study_names}")
+    return out
 
 
 def add_batch_argument(p: argparse.ArgumentParser) -> None:
@@ -109,7 +167,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     add_batch_argument(sp)
     sp.add_argument("--min-accelerators", type=positive_int, default=1)
     sp.add_argument("--max-accelerators", type=positive_int, help="default: one per node group")
-    sp.add_argument("--latency-ceiling", type=_positive_float, metavar="S", help="constraint: latency <= S seconds")
+    sp.add_argument("--latency-ceiling", type=positive_float, metavar="S", help="constraint: latency <= S seconds")
     sp.add_argument("--group", default="none", help="node grouping: none (default), qkv, attention")
     sp.add_argument("--no-repair", action="store_true", help="evaluate genomes without repair")
     add_configurator_argument(sp)
@@ -117,7 +175,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     se.add_argument("--strategy", default="nsga2", help="nsga2 (default), optuna-nsga2, tpe, random, qmc, gp, exhaustive")
     limit = se.add_mutually_exclusive_group()
     limit.add_argument("--budget", type=positive_int, help="evaluations (default 2000)")
-    limit.add_argument("--time-limit", type=_positive_float, metavar="S", help="seconds of search")
+    limit.add_argument("--time-limit", type=positive_float, metavar="S", help="seconds of search")
     se.add_argument("--population", type=positive_int, default=100, help="designs per generation (default 100)")
     se.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     se.add_argument("--seed-design", action="append", default=[], metavar="F.json",
@@ -171,28 +229,28 @@ def config_from_args(args: argparse.Namespace):
         repair=not args.no_repair,
     )
     budget = None if args.time_limit else (args.budget or 2000)
-    seed_designs = []
-    for path in args.seed_design:
-        parsed = load_design(path)
-        if parsed.workload.names != workload.names or parsed.cost_model != args.cost_model:
-            raise SsroptError(f"seed design {path!r} is for another workload or cost model")
-        from ssropt.objectives.design_file import design_to_spec
-
-        seed_designs.append(design_to_spec(parsed.workload, parsed.platform, parsed.dtype, parsed.designs))
     config = StudyConfig(
         workload=workload.describe(),
         platform=args.platform,
         dtype=args.dtype,
-        cost_model=args.cost_model,
+        cost_model=args.cost_model,  # None: the platform's own
         space=options.to_dict(),
         strategy=args.strategy,
         seed=args.seed,
         budget=budget,
         time_limit_s=args.time_limit,
         population_size=args.population,
-        seed_designs=seed_designs,
         chunk_size=args.chunk_size,
     )
+    seed_designs = []
+    for path in args.seed_design:
+        parsed = load_design(path)
+        if parsed.workload.names != workload.names or parsed.cost_model != config.cost_model:
+            raise SsroptError(f"seed design {path!r} is for another workload or cost model")
+        from ssropt.objectives.design_file import design_to_spec
+
+        seed_designs.append(design_to_spec(parsed.workload, parsed.platform, parsed.dtype, parsed.designs))
+    config = replace(config, seed_designs=seed_designs)
     configurator = resolve_configurator(args.configurator, config.cost_model, options.family)
     config = replace(config, space=replace(options, configurator=configurator).to_dict())
     space = config.build_space()  # validates platform, dtype, cost model and the space
@@ -424,11 +482,11 @@ def add_study_commands(sub) -> None:
                         help="evaluation processes of this worker (default 1); for more "
                         "cores start more workers")
     worker.add_argument("--no-progress", action="store_true", help="no progress bar")
-    worker.add_argument("--lease-seconds", type=_positive_float, default=30.0, metavar="S",
+    worker.add_argument("--lease-seconds", type=positive_float, default=30.0, metavar="S",
                         help="lease of this worker's claims: a worker that has not renewed "
                         "its claim for S seconds is presumed dead and its work is redone "
                         "(default 30)")
-    worker.add_argument("--time-limit", type=_positive_float, metavar="S",
+    worker.add_argument("--time-limit", type=positive_float, metavar="S",
                         help="stop claiming work after S seconds (default: the study's)")
     worker.set_defaults(func=_cmd_worker)
 

@@ -258,14 +258,10 @@ def check_names_free(storage: optuna.storages.BaseStorage, plans: list[FamilyPla
         )
 
 
-def run_families(
-    storage: optuna.storages.BaseStorage,
-    plans: list[FamilyPlan],
-    *,
-    n_jobs: int = 1,
-    progress: bool = False,
-) -> list[FamilyResult]:
-    """Create and run each plan's study in ``storage``; the front rows of each."""
+def run_plan(storage: optuna.storages.BaseStorage, plans: list[FamilyPlan], collect, *,
+             n_jobs: int = 1, progress: bool = False) -> list:
+    """Create and run each plan's study in ``storage`` (every name checked free first);
+    ``collect(plan, study, evaluated, seconds)`` makes each plan's result."""
     from ssropt.runner import run_study
     from ssropt.study import create_ssropt_study
 
@@ -277,5 +273,20 @@ def run_families(
         summary = run_study(study, plan.config, n_jobs=n_jobs, progress=progress)
         seconds = time.perf_counter() - start
         logger.info("%s: %d designs in %.1f s", plan.study_name, summary.evaluated, seconds)
-        results.append(FamilyResult(plan, front_rows(study), summary.evaluated, seconds))
+        results.append(collect(plan, study, summary.evaluated, seconds))
     return results
+
+
+def run_families(
+    storage: optuna.storages.BaseStorage,
+    plans: list[FamilyPlan],
+    *,
+    n_jobs: int = 1,
+    progress: bool = False,
+) -> list[FamilyResult]:
+    """Create and run each plan's study in ``storage``; the front rows of each."""
+
+    def collect(plan, study, evaluated, seconds):
+        return FamilyResult(plan, front_rows(study), evaluated, seconds)
+
+    return run_plan(storage, plans, collect, n_jobs=n_jobs, progress=progress)

@@ -15,13 +15,15 @@ from pathlib import Path
 
 from ssropt.cli_study import (
     add_batch_argument,
+    add_budget_arguments,
+    add_output_arguments,
     add_storage_argument,
     add_workload_arguments,
-    non_negative_int,
-    positive_int,
+    hardware_words,
     run_options,
     workload_from_args,
     workload_label,
+    workload_words,
 )
 from ssropt.compare import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
 from ssropt.objectives.errors import SsroptError
@@ -39,30 +41,12 @@ def add_compare_command(sub) -> None:
     add_workload_arguments(p)
     se = p.add_argument_group("search")
     add_batch_argument(se)
-    se.add_argument(
-        "--budget",
-        type=positive_int,
-        default=DEFAULT_BUDGET,
-        help=f"nsga2 evaluations per family (default {DEFAULT_BUDGET})",
+    add_budget_arguments(
+        se, per="per family's nsga2 search", budget=DEFAULT_BUDGET, exhaustive_limit=DEFAULT_EXHAUSTIVE_LIMIT,
+        exhaustive_help="enumerate a family whose space has at most N designs",
     )
-    se.add_argument(
-        "--population", type=positive_int, default=100, help="designs per generation (default 100)"
-    )
-    se.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
-    se.add_argument(
-        "--exhaustive-limit",
-        type=non_negative_int,
-        default=DEFAULT_EXHAUSTIVE_LIMIT,
-        metavar="N",
-        help="enumerate a family whose space has at most N designs "
-        f"(default {DEFAULT_EXHAUSTIVE_LIMIT:,})",
-    )
-    out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", help="output directory (default compare-MODEL)")
-    out.add_argument("--force", action="store_true", help="write into a non-empty --out")
-    out.add_argument(
-        "--study-prefix",
-        help="study names PREFIX-sequential, ... (default compare-MODEL-TIMESTAMP)",
+    out = add_output_arguments(
+        p, default_out="compare-MODEL", study_names="PREFIX-sequential, ... (default compare-MODEL-TIMESTAMP)"
     )
     add_storage_argument(out)
     run_options(p)
@@ -90,36 +74,18 @@ def check_out_dir(path: Path, force: bool) -> None:
 
 def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path) -> str:
     """The command with every setting explicit (reproduces the comparison)."""
-    words = ["ssropt", "compare"]
-    words += ["--model", args.model] if args.model else ["--workload", args.workload]
-    for flag, value in (("--tokens", args.tokens), ("--blocks", args.blocks)):
-        if value:
-            words += [flag, str(value)]
-    if args.no_embed_head:
-        words.append("--no-embed-head")
+    return comparison_command("compare", args, hardware_words(args), prefix, out_dir)
+
+
+def comparison_command(command: str, args: argparse.Namespace, hardware: list[str], prefix: str,
+                       out_dir: Path) -> str:
+    """``ssropt COMMAND`` with every setting of a comparison explicit (compare and
+    compare-platforms reports quote it)."""
+    words = ["ssropt", command, *workload_words(args), *hardware]
     words += [
-        "--platform",
-        args.platform,
-        "--dtype",
-        args.dtype,
-        "--cost-model",
-        args.cost_model,
-        "--batch",
-        args.batch,
-        "--budget",
-        str(args.budget),
-        "--population",
-        str(args.population),
-        "--seed",
-        str(args.seed),
-        "--exhaustive-limit",
-        str(args.exhaustive_limit),
-        "--study-prefix",
-        prefix,
-        "--storage",
-        args.storage,
-        "--out",
-        str(out_dir),
+        "--batch", args.batch, "--budget", str(args.budget), "--population", str(args.population),
+        "--seed", str(args.seed), "--exhaustive-limit", str(args.exhaustive_limit),
+        "--study-prefix", prefix, "--storage", args.storage, "--out", str(out_dir),
     ]
     return shlex.join(words)
 

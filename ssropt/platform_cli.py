@@ -8,22 +8,22 @@ is written.
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from pathlib import Path
 
 from ssropt.cli_study import (
     add_batch_argument,
+    add_budget_arguments,
+    add_output_arguments,
     add_storage_argument,
-    non_negative_int,
-    positive_int,
+    add_workload_source_arguments,
     run_options,
     workload_from_args,
     workload_label,
 )
 from ssropt.compare import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
-from ssropt.compare_cli import check_out_dir
+from ssropt.compare_cli import check_out_dir, comparison_command
 from ssropt.objectives.errors import SsroptError
 
 DEFAULT_PLATFORMS = "vck190,vck5000,stratix10nx,a10g"
@@ -41,13 +41,7 @@ def add_compare_platforms_command(sub) -> None:
         "summary.md (best design per batch size; throughput and energy-efficiency ratios to "
         "a baseline platform at batch 1, 3, 6 and on average) to --out.",
     )
-    work = p.add_argument_group("workload")
-    source = work.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="a zoo model: deit-t, deit-s, vit-b16, bert-base, ...")
-    source.add_argument("--workload", metavar="FILE", help="workload object in JSON or TOML")
-    work.add_argument("--tokens", type=positive_int, help="tokens (rows) per image")
-    work.add_argument("--blocks", type=positive_int, help="encoder blocks")
-    work.add_argument("--no-embed-head", action="store_true", help="block nodes only")
+    add_workload_source_arguments(p)
     hw = p.add_argument_group("hardware")
     hw.add_argument(
         "--platforms",
@@ -62,28 +56,12 @@ def add_compare_platforms_command(sub) -> None:
     )
     se = p.add_argument_group("search")
     add_batch_argument(se)
-    se.add_argument(
-        "--budget",
-        type=positive_int,
-        default=DEFAULT_BUDGET,
-        help=f"nsga2 evaluations per platform (default {DEFAULT_BUDGET})",
+    add_budget_arguments(
+        se, per="per platform's nsga2 search", budget=DEFAULT_BUDGET, exhaustive_limit=DEFAULT_EXHAUSTIVE_LIMIT,
+        exhaustive_help="enumerate a space of at most N designs",
     )
-    se.add_argument(
-        "--population", type=positive_int, default=100, help="designs per generation (default 100)"
-    )
-    se.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
-    se.add_argument(
-        "--exhaustive-limit",
-        type=non_negative_int,
-        default=DEFAULT_EXHAUSTIVE_LIMIT,
-        metavar="N",
-        help=f"enumerate a space of at most N designs (default {DEFAULT_EXHAUSTIVE_LIMIT:,})",
-    )
-    out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", help="output directory (default platforms-MODEL)")
-    out.add_argument("--force", action="store_true", help="write into a non-empty --out")
-    out.add_argument(
-        "--study-prefix", help="study names PREFIX-PLATFORM (default platforms-MODEL-TIMESTAMP)"
+    out = add_output_arguments(
+        p, default_out="platforms-MODEL", study_names="PREFIX-PLATFORM (default platforms-MODEL-TIMESTAMP)"
     )
     add_storage_argument(out)
     run_options(p)
@@ -115,20 +93,8 @@ def choose_baseline(platforms, requested: str | None) -> str:
 
 
 def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path, baseline: str) -> str:
-    words = ["ssropt", "compare-platforms"]
-    words += ["--model", args.model] if args.model else ["--workload", args.workload]
-    for flag, value in (("--tokens", args.tokens), ("--blocks", args.blocks)):
-        if value:
-            words += [flag, str(value)]
-    if args.no_embed_head:
-        words.append("--no-embed-head")
-    words += [
-        "--platforms", args.platforms, "--dtype", args.dtype, "--baseline", baseline,
-        "--batch", args.batch, "--budget", str(args.budget), "--population", str(args.population),
-        "--seed", str(args.seed), "--exhaustive-limit", str(args.exhaustive_limit),
-        "--study-prefix", prefix, "--storage", args.storage, "--out", str(out_dir),
-    ]
-    return shlex.join(words)
+    hardware = ["--platforms", args.platforms, "--dtype", args.dtype, "--baseline", baseline]
+    return comparison_command("compare-platforms", args, hardware, prefix, out_dir)
 
 
 def _cmd_compare_platforms(args: argparse.Namespace) -> int:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass, replace
 
 from ssropt.compare import FamilyPlan, plan_family
@@ -93,19 +92,10 @@ def best_per_batch(study, batch_sizes: list[int]) -> dict[int, tuple[float, floa
 
 def run_platforms(storage, plans: list[FamilyPlan], *, n_jobs: int = 1, progress: bool = False):
     """Create and run each platform's study; a :class:`PlatformResult` each."""
-    from ssropt.compare import check_names_free
+    from ssropt.compare import run_plan
     from ssropt.objectives.platform import load_platform
-    from ssropt.runner import run_study
-    from ssropt.study import create_ssropt_study
 
-    check_names_free(storage, plans)
-    results = []
-    for plan in plans:
-        study = create_ssropt_study(storage, plan.study_name, plan.config)
-        start = time.perf_counter()
-        summary = run_study(study, plan.config, n_jobs=n_jobs, progress=progress)
-        seconds = time.perf_counter() - start
-        logger.info("%s: %d designs in %.1f s", plan.study_name, summary.evaluated, seconds)
+    def collect(plan, study, evaluated, seconds):
         by_number = {t.number: t for t in feasible_trials(study)}
         rows = []
         for row in front_rows(study):
@@ -115,13 +105,11 @@ def run_platforms(storage, plans: list[FamilyPlan], *, n_jobs: int = 1, progress
             )
         batches = [int(b) for b in plan.config.space["batch_sizes"]]
         platform = load_platform(plan.config.platform)
-        results.append(
-            PlatformResult(
-                plan, platform.name, platform.description, rows, best_per_batch(study, batches),
-                summary.evaluated, seconds,
-            )
+        return PlatformResult(
+            plan, platform.name, platform.description, rows, best_per_batch(study, batches), evaluated, seconds
         )
-    return results
+
+    return run_plan(storage, plans, collect, n_jobs=n_jobs, progress=progress)
 
 
 def batch_ratios(

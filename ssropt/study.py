@@ -44,7 +44,7 @@ class StudyConfig:
     workload: dict
     platform: str
     dtype: str = "int8"
-    cost_model: str = "ssr"
+    cost_model: str | None = None  # None: the platform's own (resolved on creation)
     space: dict = field(default_factory=lambda: SpaceOptions().to_dict())
     strategy: str = "nsga2"
     seed: int = 0
@@ -56,14 +56,12 @@ class StudyConfig:
     chunk_size: int = 25  # designs per unit of work shared out to workers (ssropt.worker)
 
     def __post_init__(self) -> None:
-        # the default cost model "ssr" means the platform's own off Versal (fpga, gpu-roofline)
-        if self.cost_model == "ssr":
+        if self.cost_model is None:
             try:
                 platform = load_platform(self.platform)
             except SsroptError:
                 return  # reported by build_space
-            if platform.family != "versal":
-                object.__setattr__(self, "cost_model", platform.default_cost_model)
+            object.__setattr__(self, "cost_model", platform.default_cost_model)
 
     def to_attrs(self) -> dict:
         return {CONFIG_PREFIX + k: v for k, v in asdict(self).items()}

@@ -876,25 +876,8 @@ class Worker:
         """Heartbeat: bump ``beat`` of every claim this worker holds (another thread)."""
         with self._hold_lock:
             held = self._holding
-        if held is None:
-            return
-        me = self.me["id"]
-
-        def decide(attrs: dict) -> StudyUpdate | None:
-            current = attrs.get(WORK_KEY)
-            if current is None or current["plan"] != held.plan:
-                return None
-            markers = [current["chunks"][c] for c in held.chunks]
-            if held.close and current.get("close"):
-                markers.append(current["close"])
-            renewed = False
-            for marker in markers:
-                if not marker.get("done") and (marker.get("owner") or {}).get("id") == me:
-                    marker["beat"] = int(marker.get("beat", 0)) + 1
-                    renewed = True
-            return StudyUpdate(attrs={WORK_KEY: current}) if renewed else None
-
-        update_study(self.storage, self.study_id, [WORK_KEY], decide)
+        if held is not None:
+            update_study(self.storage, self.study_id, [WORK_KEY], self._own_claims(held, _bump_beat))
 
     def _release(self) -> None:
         """Give back what this worker holds (when interrupted); never raises."""
@@ -902,6 +885,16 @@ class Worker:
             held, self._holding = self._holding, None
         if held is None:
             return
+        decide = self._own_claims(held, _drop_owner)
+        try:
+            update_study(self.storage, self.study_id, [WORK_KEY], decide)
+        except BaseException as error:  # interrupted again, storage away: the lease covers it
+            logger.info("could not release this worker's claims: %s", error)
+
+    def _own_claims(self, held, change):
+        """A ``decide`` for :func:`update_study` applying ``change(marker)`` to every
+        unfinished claim marker of ``held`` (its chunks and, if held, the close) that
+        this worker still owns; no update when there is none."""
         me = self.me["id"]
 
         def decide(attrs: dict) -> StudyUpdate | None:
@@ -911,14 +904,19 @@ class Worker:
             markers = [current["chunks"][c] for c in held.chunks]
             if held.close and current.get("close"):
                 markers.append(current["close"])
-            released = False
-            for marker in markers:
-                if not marker.get("done") and (marker.get("owner") or {}).get("id") == me:
-                    marker["owner"] = None
-                    released = True
-            return StudyUpdate(attrs={WORK_KEY: current}) if released else None
+            mine = [m for m in markers if not m.get("done") and (m.get("owner") or {}).get("id") == me]
+            for marker in mine:
+                change(marker)
+            return StudyUpdate(attrs={WORK_KEY: current}) if mine else None
 
-        try:
-            update_study(self.storage, self.study_id, [WORK_KEY], decide)
-        except BaseException as error:  # interrupted again, storage away: the lease covers it
-            logger.info("could not release this worker's claims: %s", error)
+        return decide
+
+
+def _bump_beat(marker: dict) -> None:
+    """A heartbeat on a claim marker: its lease is renewed."""
+    marker["beat"] = int(marker.get("beat", 0)) + 1
+
+
+def _drop_owner(marker: dict) -> None:
+    """A claim marker given back: anyone may take it."""
+    marker["owner"] = None

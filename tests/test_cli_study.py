@@ -561,6 +561,8 @@ ERRORS_BEFORE_ANY_STORAGE = {
     "unknown model": ("run", "--model", "deit-x", "--budget", "100"),
     "unknown dtype": (*RUN, "--dtype", "int4"),
     "unknown platform": (*RUN, "--platform", "vck999"),
+    "a cost model the platform cannot run": (*RUN, "--platform", "zcu102", "--cost-model", "ssr"),
+    "unknown cost model": (*RUN, "--cost-model", "analytic"),
     "too many accelerators": (*RUN, "--min-accelerators", "100"),
     "exhaustive over a huge space": (*RUN, "--strategy", "exhaustive", "--configurator", "none"),
     "population 0": (*RUN, "--population", "0"),
@@ -637,3 +639,17 @@ def test_console_script_exits_2_with_one_error_line(argv, small, tmp_path):
     assert done.stderr.startswith("error:") and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert storage.exists() == (argv[0] == "show")
+
+
+def test_the_cost_model_defaults_to_the_platforms_own(capsys, tmp_path):
+    storage = tmp_path / "studies.log"
+    for platform, model in (("zcu102", "fpga"), ("a10g", "gpu-roofline"), ("vck190", "ssr")):
+        code, _, err = cli(
+            capsys, "create-study", "--model", "deit-t", "--tokens", "48", "--blocks", "1",
+            "--platform", platform, "--budget", "100", "--storage", storage, "--study-name", platform,
+        )
+        assert code == 0, err
+        attrs = optuna.load_study(study_name=platform, storage=open_storage(str(storage))).user_attrs
+        assert attrs["ssropt:cost_model"] == model
+    code, _, err = cli(capsys, *RUN, "--platform", "zcu102", "--cost-model", "ssr", "--storage", storage)
+    assert code == 2 and "zcu102" in err and "'ssr'" in err and "'fpga'" in err
