@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,10 +26,9 @@ from ssropt.cli_study import (
     resolve_configurator,
     run_options,
     workload_from_args,
-    workload_label,
     workload_words,
 )
-from ssropt.compare_cli import check_out_dir
+from ssropt.compare_cli import check_out_dir, comparison_names
 
 
 def add_bench_command(sub) -> None:
@@ -138,11 +136,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     )
     configurator = resolve_configurator(args.configurator, base.cost_model, args.space)
     base = replace(base, space={**base.space, "configurator": configurator})
-    label = workload_label(base.workload)
-    prefix = args.study_prefix or f"bench-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    prefix, out_dir = comparison_names(args, "bench", base)
     strategies = args.strategies if args.strategies is not None else default_strategies()
     plan = plan_bench(base, strategies, args.seeds, prefix, args.exhaustive_limit, args.reference)
-    out_dir = Path(args.out or f"bench-{label}")
     check_out_dir(out_dir, args.force)
     storage = None
     if args.storage:

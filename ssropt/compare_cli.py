@@ -72,6 +72,29 @@ def check_out_dir(path: Path, force: bool) -> None:
         )
 
 
+def comparison_names(args: argparse.Namespace, kind: str, base) -> tuple[str, Path]:
+    """The study-name prefix and output directory of a ``kind`` comparison (``--study-prefix``
+    and ``--out``, else ``KIND-MODEL-TIMESTAMP`` and ``KIND-MODEL``)."""
+    label = workload_label(base.workload)
+    prefix = args.study_prefix or f"{kind}-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return prefix, Path(args.out or f"{kind}-{label}")
+
+
+def prepare_comparison(args: argparse.Namespace, out_dir: Path, plans, describe):
+    """Check ``--out`` and that no planned study exists, then create ``--out`` and print
+    ``describe(plan)`` for every plan; the open storage."""
+    from ssropt.compare import check_names_free
+    from ssropt.storage import open_storage
+
+    check_out_dir(out_dir, args.force)
+    storage = open_storage(args.storage)
+    check_names_free(storage, plans)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for plan in plans:
+        print(describe(plan), file=sys.stderr)
+    return storage
+
+
 def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path) -> str:
     """The command with every setting explicit (reproduces the comparison)."""
     return comparison_command("compare", args, hardware_words(args), prefix, out_dir)
@@ -92,7 +115,6 @@ def comparison_command(command: str, args: argparse.Namespace, hardware: list[st
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from ssropt.compare import (
-        check_names_free,
         compare_fronts,
         family_fronts,
         plan_families,
@@ -100,7 +122,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     )
     from ssropt.compare_report import OUTPUT_FILES, write_comparison
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
-    from ssropt.storage import open_storage
     from ssropt.study import StudyConfig
 
     workload = workload_from_args(args)
@@ -114,20 +135,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         budget=args.budget,
         population_size=args.population,
     )
-    label = workload_label(base.workload)
-    prefix = args.study_prefix or f"compare-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    prefix, out_dir = comparison_names(args, "compare", base)
     plans = plan_families(base, prefix, args.exhaustive_limit)
-    out_dir = Path(args.out or f"compare-{label}")
-    check_out_dir(out_dir, args.force)
-    storage = open_storage(args.storage)
-    check_names_free(storage, plans)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for plan in plans:
-        print(
-            f"{plan.family}: study {plan.study_name!r} in {args.storage}, "
-            f"{plan.config.strategy}, {plan.config.budget} designs",
-            file=sys.stderr,
-        )
+    storage = prepare_comparison(
+        args, out_dir, plans,
+        lambda plan: f"{plan.family}: study {plan.study_name!r} in {args.storage}, "
+        f"{plan.config.strategy}, {plan.config.budget} designs",
+    )
     results = run_families(storage, plans, n_jobs=args.n_jobs, progress=not args.quiet)
     comparison = compare_fronts(family_fronts(results))
     summary = write_comparison(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from ssropt.cli_study import (
@@ -20,10 +19,9 @@ from ssropt.cli_study import (
     add_workload_source_arguments,
     run_options,
     workload_from_args,
-    workload_label,
 )
 from ssropt.compare import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
-from ssropt.compare_cli import check_out_dir, comparison_command
+from ssropt.compare_cli import comparison_command, comparison_names, prepare_comparison
 from ssropt.objectives.errors import SsroptError
 
 DEFAULT_PLATFORMS = "vck190,vck5000,stratix10nx,a10g"
@@ -98,12 +96,10 @@ def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path, baseline
 
 
 def _cmd_compare_platforms(args: argparse.Namespace) -> int:
-    from ssropt.compare import check_names_free
     from ssropt.objectives.platform import load_platform
     from ssropt.platform_compare import plan_platforms, run_platforms
     from ssropt.platform_report import OUTPUT_FILES, write_platform_comparison
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
-    from ssropt.storage import open_storage
     from ssropt.study import StudyConfig
 
     names = parse_platform_list(args.platforms)
@@ -122,20 +118,13 @@ def _cmd_compare_platforms(args: argparse.Namespace) -> int:
         budget=args.budget,
         population_size=args.population,
     )
-    label = workload_label(base.workload)
-    prefix = args.study_prefix or f"platforms-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    prefix, out_dir = comparison_names(args, "platforms", base)
     plans = plan_platforms(base, names, prefix, args.exhaustive_limit)
-    out_dir = Path(args.out or f"platforms-{label}")
-    check_out_dir(out_dir, args.force)
-    storage = open_storage(args.storage)
-    check_names_free(storage, plans)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for plan in plans:
-        print(
-            f"{plan.config.platform}: study {plan.study_name!r}, {plan.config.cost_model} model, "
-            f"{plan.config.strategy}, {plan.config.budget} designs",
-            file=sys.stderr,
-        )
+    storage = prepare_comparison(
+        args, out_dir, plans,
+        lambda plan: f"{plan.config.platform}: study {plan.study_name!r}, {plan.config.cost_model} "
+        f"model, {plan.config.strategy}, {plan.config.budget} designs",
+    )
     results = run_platforms(storage, plans, n_jobs=args.n_jobs, progress=not args.quiet)
     command = _command_line(args, prefix, out_dir, baseline)
     summary = write_platform_comparison(out_dir, results, baseline, command, args.storage)
