@@ -36,7 +36,7 @@ from ssropt.storage._journal import (
 )
 from ssropt.storage._open import StorageError
 from ssropt.storage._rdb import _read_rdb_attrs, _read_rdb_trials, _update_rdb
-from ssropt.storage._records import StoredTrial, StudyUpdate, _json_safe, _prepare
+from ssropt.storage._records import StoredTrial, StudyUpdate, _json_safe
 
 _logger = logging.getLogger("ssropt.storage")
 _LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -149,11 +149,7 @@ def _update_generic(
         update = decide({k: _json_safe(current[k]) for k in keys if k in current})
         if update is None:
             return None, []
-        prepared = [_prepare(i, r, n_objectives) for i, r in enumerate(update.records)]
-        ids = _write_generic(storage, study_id, prepared, {})
-        attrs = dict(update.attrs)
-        if update.attrs_from_ids is not None:
-            attrs.update(update.attrs_from_ids(list(ids)))
-        for key, value in _json_safe(attrs).items():
+        ids = _write_generic(storage, study_id, update.prepared(n_objectives), {})
+        for key, value in update.attrs_to_write(ids).items():
             storage.set_study_system_attr(study_id, key, value)
     return update, ids

@@ -24,8 +24,6 @@ from ssropt.storage._records import (
     StudyUpdate,
     _batch_distributions,
     _check_compatible,
-    _json_safe,
-    _prepare,
     _Prepared,
     _utc_now,
 )
@@ -235,10 +233,7 @@ def _update_journal(
             update = decide(attrs)
             if update is None:
                 return None, []
-            prepared = [
-                _prepare(i, record, len(study.directions))
-                for i, record in enumerate(update.records)
-            ]
+            prepared = update.prepared(len(study.directions))
             _check_batch(replay, study_id, _batch_distributions(prepared))
             known = _stored_keys(replay, study_id, dedupe) if dedupe else {}
             ids, new = [], []
@@ -251,11 +246,8 @@ def _update_journal(
                     ids.append(next_id)
                     next_id += 1
                     new.append(item)
-            attrs_out = dict(update.attrs)
-            if update.attrs_from_ids is not None:
-                attrs_out.update(update.attrs_from_ids(list(ids)))
             logs = _trial_logs(replay.worker_id, study_id, new) + _attr_logs(
-                replay.worker_id, study_id, _json_safe(attrs_out)
+                replay.worker_id, study_id, update.attrs_to_write(ids)
             )
             backend._lock = _HELD
             try:

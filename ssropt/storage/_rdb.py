@@ -17,8 +17,6 @@ from ssropt.storage._records import (
     StudyUpdate,
     _batch_distributions,
     _check_compatible,
-    _json_safe,
-    _prepare,
     _Prepared,
     _utc_now,
 )
@@ -383,16 +381,10 @@ def _update_rdb(
             update = decide({key: json.loads(text) for key, text in rows})
             if update is None:
                 return None, []
-            n_objectives = len(study.directions)
-            prepared = [
-                _prepare(i, record, n_objectives) for i, record in enumerate(update.records)
-            ]
+            prepared = update.prepared(len(study.directions))
             _check_distributions(session, study, _batch_distributions(prepared))
             ids = _insert_prepared(session, study_id, prepared) if prepared else []
-            attrs = dict(update.attrs)
-            if update.attrs_from_ids is not None:
-                attrs.update(update.attrs_from_ids(list(ids)))
-            _set_study_attrs(session, study, study_id, _json_safe(attrs))
+            _set_study_attrs(session, study, study_id, update.attrs_to_write(ids))
     except KeyError:
         raise StorageError(f"study id {study_id} does not exist in the storage")
     except StorageInternalError as error:

@@ -174,6 +174,18 @@ class StudyUpdate:
     attrs_from_ids: Callable[[list[int]], Mapping[str, Any]] | None = None
     result: Any = None
 
+    def prepared(self, n_objectives: int) -> list[_Prepared]:
+        """The records validated and converted for writing (StorageError if one is bad)."""
+        return [_prepare(i, record, n_objectives) for i, record in enumerate(self.records)]
+
+    def attrs_to_write(self, trial_ids: Sequence[int]) -> dict[str, Any]:
+        """The study attributes to set once the records have ``trial_ids``: ``attrs`` and
+        those of ``attrs_from_ids``, JSON-safe."""
+        attrs = dict(self.attrs)
+        if self.attrs_from_ids is not None:
+            attrs.update(self.attrs_from_ids(list(trial_ids)))
+        return _json_safe(attrs)
+
 
 @dataclasses.dataclass(frozen=True)
 class StoredTrial:
