@@ -40,7 +40,7 @@ from ssropt.objectives.charm_resources import (
     resolve_packing,
     resources,
 )
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.evaluation import Evaluation, budget_violations
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ssropt.objectives.design import COST_MODELS, PARAM_NAMES, DesignBatch
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.platform import Platform, load_platform
 from ssropt.objectives.workload import Workload
 from ssropt.objectives.workload_spec import workload_from_spec

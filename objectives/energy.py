@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.platform import PlatformError
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from ssropt.objectives.charm import evaluate_charm
 from ssropt.objectives.design import COST_MODELS, DesignBatch
 from ssropt.objectives.energy import energy_j_per_image, power_w
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.evaluation import Evaluation
 from ssropt.objectives.fpga import FpgaModel, fpga_power_w
 from ssropt.objectives.gpu import GpuRoofline

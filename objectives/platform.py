@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 
 PLATFORM_DIR = Path(__file__).parent / "platforms"
 

@@ -24,7 +24,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 
 
 class WorkloadError(SsroptError):

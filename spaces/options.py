@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 
 FAMILIES = ("hybrid", "sequential", "spatial")
 #: how accelerator parameters are chosen (see SpaceOptions.configurator)

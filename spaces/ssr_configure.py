@@ -70,7 +70,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ssropt.objectives.design import PARAM_NAMES, DesignBatch, relabel_by_first_use
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.ssr_accelerator import (
     broadcast_and_columns,

@@ -1,6 +1,6 @@
 """The ``ssropt`` command line.
 
-Every bad input raises an :class:`~ssropt.objectives.errors.SsroptError`; ``main``
+Every bad input raises an :class:`~ssropt.errors.SsroptError`; ``main``
 prints its message on one line to stderr and exits with status 2.  Argument errors
 from argparse are reported the same way.
 """
@@ -12,11 +12,7 @@ import json
 import logging
 import sys
 
-from ssropt.objectives.errors import SsroptError
-
-
-class UsageError(SsroptError):
-    """A command-line argument is invalid."""
+from ssropt.errors import SsroptError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):

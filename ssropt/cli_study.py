@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.spaces.options import CONFIGURATORS
 from ssropt.storage import DEFAULT_STORAGE
 

@@ -26,7 +26,7 @@ from ssropt.cli_study import (
     workload_words,
 )
 from ssropt.compare import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 
 
 def add_compare_command(sub) -> None:

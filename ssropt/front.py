@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.pareto import latency_throughput_front
 
 FRONT_FIELDS = (

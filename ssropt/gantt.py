@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.model import CostModel
 
 

@@ -25,7 +25,7 @@ import moocore
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 
 __all__ = [
     "ParetoInputError",

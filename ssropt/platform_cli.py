@@ -22,7 +22,7 @@ from ssropt.cli_study import (
 )
 from ssropt.compare import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
 from ssropt.compare_cli import comparison_command, comparison_names, prepare_comparison
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 
 DEFAULT_PLATFORMS = "vck190,vck5000,stratix10nx,a10g"
 

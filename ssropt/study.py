@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import optuna
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.model import MODEL_VERSION, CostModel
 from ssropt.objectives.platform import load_platform
 from ssropt.objectives.workload_spec import workload_from_spec

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from ssropt.cli import main
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.pareto import pareto_mask
 from ssropt.platform_cli import choose_baseline, parse_platform_list
 from ssropt.platform_compare import batch_ratios, mean_finite

@@ -9,7 +9,7 @@ from typing import Any
 
 import optuna
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 
 _logger = logging.getLogger("ssropt.storage")
 

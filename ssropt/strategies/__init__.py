@@ -6,14 +6,14 @@ Example:
     >>> make_strategy("simulated-annealing", None, seed=0)
     Traceback (most recent call last):
     ...
-    ssropt.objectives.errors.SsroptError: unknown strategy 'simulated-annealing': known strategies are ...
+    ssropt.errors.SsroptError: unknown strategy 'simulated-annealing': known strategies are ...
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.spaces.space import Space
 from ssropt.strategies.base import Strategy
 from ssropt.strategies.exhaustive import Exhaustive, space_size

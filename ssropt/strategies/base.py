@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.spaces.space import Space
 
 STATE_FORMAT = 1

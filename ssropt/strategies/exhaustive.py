@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.spaces.space import Space
 from ssropt.strategies.base import Strategy
 

@@ -55,7 +55,7 @@ from optuna.samplers import BaseSampler
 from optuna.storages import InMemoryStorage
 from optuna.trial import TrialState, create_trial
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.spaces.optuna_adapter import genome_distributions, genome_params, suggest_genome
 from ssropt.spaces.space import DIRECTIONS, Space
 from ssropt.strategies.base import Strategy, constraint_names

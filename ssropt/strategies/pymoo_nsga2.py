@@ -43,7 +43,7 @@ from pymoo.operators.crossover.sbx import SBX
 from pymoo.operators.mutation.pm import PM
 from pymoo.operators.repair.rounding import RoundingRepair
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.spaces.genes import sample_genomes
 from ssropt.spaces.space import Space
 from ssropt.strategies.base import Strategy, constraint_names

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from ssropt.objectives.design import relabel_by_first_use
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.spaces.space import Space
 from ssropt.spaces.ssr_configure import configurator_for
 from ssropt.strategies.base import Strategy

@@ -13,7 +13,7 @@ from ssropt.objectives.energy import (
     energy_per_op_from_measurement,
     power_w,
 )
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.platform import PlatformError, load_platform
 
 # DAC'23 on-board VCK190 GEMM: (dtype, AIEs, achieved ops/s, board power W).

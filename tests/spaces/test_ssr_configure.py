@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform
 from ssropt.objectives.zoo import build_model

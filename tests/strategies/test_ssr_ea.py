@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from ssropt.cli import main
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform
 from ssropt.objectives.zoo import build_model

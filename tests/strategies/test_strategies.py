@@ -8,7 +8,7 @@ import moocore
 import numpy as np
 import pytest
 
-from ssropt.objectives.errors import SsroptError
+from ssropt.errors import SsroptError
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform
 from ssropt.objectives.zoo import build_model
