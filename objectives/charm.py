@@ -46,7 +46,7 @@ from ssropt.objectives.evaluation import Evaluation, budget_violations
 if TYPE_CHECKING:
     from ssropt.objectives.design import DesignBatch
     from ssropt.objectives.platform import CharmKernel, Platform
-    from ssropt.objectives.workload import Workload
+    from ssropt.objectives.workloads.graph import Workload
 
 __all__ = [  # the resource half lives in charm_resources and is re-exported here
     "ARRAY_ROWS_MAX",

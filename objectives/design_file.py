@@ -29,8 +29,8 @@ import numpy as np
 from ssropt.objectives.design import COST_MODELS, PARAM_NAMES, DesignBatch
 from ssropt.errors import SsroptError
 from ssropt.objectives.platform import Platform, load_platform
-from ssropt.objectives.workload import Workload
-from ssropt.objectives.workload_spec import workload_from_spec
+from ssropt.objectives.workloads.graph import Workload
+from ssropt.objectives.workloads.spec import workload_from_spec
 
 TOP_KEYS = ("workload", "platform", "dtype", "cost_model", "batch", "accelerators", "assignment")
 REQUIRED = ("workload", "platform", "batch", "accelerators", "assignment")

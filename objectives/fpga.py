@@ -53,7 +53,7 @@ from ssropt.objectives.evaluation import Evaluation, budget_violations
 from ssropt.objectives.lockstep import LockStep, relayout_ns
 from ssropt.objectives.platform import FpgaConstants, Platform, PlatformError
 from ssropt.objectives.ssr_accelerator import ceil_div, partition_factors, place_buffers
-from ssropt.objectives.workload import Workload
+from ssropt.objectives.workloads.graph import Workload
 
 RESOURCES = ("dsp", "bram", "uram")
 ACCELERATOR_FIELDS = ("pe", "dsp", "bram", "uram", "x", "y", "z", "weight_bytes", "streamed_bytes")

@@ -28,7 +28,7 @@ marked in each platform TOML.
 Example:
     >>> import numpy as np
     >>> from ssropt.objectives.platform import load_platform
-    >>> from ssropt.objectives.workload import gemm_chain
+    >>> from ssropt.objectives.workloads.graph import gemm_chain
     >>> model = GpuRoofline(gemm_chain([("l0", 64, 64, 64, 1)]), load_platform("t4"), "int8")
     >>> model.kernel_time_s(np.array([1])).shape
     (1, 1)
@@ -41,7 +41,7 @@ import numpy as np
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.evaluation import Evaluation
 from ssropt.objectives.platform import Platform
-from ssropt.objectives.workload import Workload
+from ssropt.objectives.workloads.graph import Workload
 
 RESOURCES = ("gpus",)
 #: bytes read per output element of each nonlinear kind, in units of the tensor (add: 2)

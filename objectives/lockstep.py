@@ -17,7 +17,7 @@ that common part, vectorised over designs:
 Example:
     >>> import numpy as np
     >>> from ssropt.objectives.design import DesignBatch
-    >>> from ssropt.objectives.zoo import build_model
+    >>> from ssropt.objectives.workloads.zoo import build_model
     >>> w = build_model("deit-t", tokens=192, embed_and_head=False)
     >>> designs = DesignBatch("ssr", np.array([1, 6]), np.zeros((2, 8), dtype=np.int64),
     ...                       np.ones((2, 1, 7), dtype=np.int64))
@@ -41,7 +41,7 @@ from ssropt.objectives.schedule import (
     LockStepScheduler,
     ScheduleSummary,
 )
-from ssropt.objectives.workload import Role, Section, Workload
+from ssropt.objectives.workloads.graph import Role, Section, Workload
 
 ROLE_CODE = {Role.LHS: 0, Role.RHS: 1, Role.RHS_T: 2}
 

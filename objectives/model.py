@@ -7,7 +7,7 @@ fills in power and energy, so every caller -- ``ssropt evaluate``, every search
 strategy, the benchmarks -- goes through one path.
 
 Example:
-    >>> from ssropt.objectives.zoo import build_model
+    >>> from ssropt.objectives.workloads.zoo import build_model
     >>> from ssropt.objectives.platform import load_platform
     >>> model = CostModel(build_model("deit-t", tokens=192), load_platform("vck190"), "int8")
     >>> model.cost_model
@@ -25,7 +25,7 @@ from ssropt.objectives.fpga import FpgaModel, fpga_power_w
 from ssropt.objectives.gpu import GpuRoofline
 from ssropt.objectives.platform import Platform
 from ssropt.objectives.ssr import SsrModel
-from ssropt.objectives.workload import Workload
+from ssropt.objectives.workloads.graph import Workload
 
 MODEL_VERSION = "1"
 

@@ -22,7 +22,7 @@ share one input buffer, released after its last reader.  Pools reuse freed buffe
 the number of distinct LHS buffers an accelerator needs is the peak of live intervals.
 
 Example:
-    >>> from ssropt.objectives.zoo import build_model
+    >>> from ssropt.objectives.workloads.zoo import build_model
     >>> import numpy as np
     >>> w = build_model("deit-t", tokens=192, embed_and_head=False)
     >>> s = LockStepScheduler(w)
@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ssropt.objectives.workload import Section, Workload
+from ssropt.objectives.workloads.graph import Section, Workload
 
 #: variant code bits (after the +1 offset)
 LAST, FIRST, FINAL = 1, 2, 4

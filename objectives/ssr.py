@@ -30,7 +30,7 @@ from ssropt.objectives.ssr_accelerator import (
     place_buffers,
     ram_banks,
 )
-from ssropt.objectives.workload import Workload
+from ssropt.objectives.workloads.graph import Workload
 
 
 def _acc_max(values: np.ndarray, on: np.ndarray) -> np.ndarray:

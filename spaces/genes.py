@@ -12,7 +12,7 @@ import numpy as np
 
 from ssropt.objectives.fpga import array_values, cascade_values
 from ssropt.objectives.platform import Platform
-from ssropt.objectives.workload import Workload
+from ssropt.objectives.workloads.graph import Workload
 
 
 def divisors(n: int) -> list[int]:

@@ -7,7 +7,7 @@ genome maps onto Optuna parameters named after ``space.gene_names`` with
 
 Example:
     >>> import optuna
-    >>> from ssropt.objectives.zoo import build_model
+    >>> from ssropt.objectives.workloads.zoo import build_model
     >>> from ssropt.objectives.platform import load_platform
     >>> from ssropt.objectives.model import CostModel
     >>> from ssropt.spaces import Space, SpaceOptions

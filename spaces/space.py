@@ -18,7 +18,7 @@ evaluate with the cost model, and return objectives ``F = [latency, -throughput]
 (minimised) and constraint values ``G`` (``<= 0`` feasible) with the repaired genomes.
 
 Example:
-    >>> from ssropt.objectives.zoo import build_model
+    >>> from ssropt.objectives.workloads.zoo import build_model
     >>> from ssropt.objectives.platform import load_platform
     >>> from ssropt.objectives.model import CostModel
     >>> model = CostModel(build_model("deit-t", tokens=192, embed_and_head=False),

@@ -49,7 +49,7 @@ producer constraints, buffer count), so configuring a design is, per accelerator
 of table rows, a few masks and an argmin.
 
 Example:
-    >>> from ssropt.objectives.zoo import build_model
+    >>> from ssropt.objectives.workloads.zoo import build_model
     >>> from ssropt.objectives.platform import load_platform
     >>> from ssropt.objectives.model import CostModel
     >>> model = CostModel(build_model("deit-t", tokens=192, blocks=1, embed_and_head=False),
@@ -78,7 +78,7 @@ from ssropt.objectives.ssr_accelerator import (
     layer_cycles,
     ram_banks,
 )
-from ssropt.objectives.workload import Role
+from ssropt.objectives.workloads.graph import Role
 from ssropt.spaces.genes import parameter_values
 
 #: the resources split among accelerators, in this order

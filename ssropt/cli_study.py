@@ -189,7 +189,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
 
 def workload_from_args(args: argparse.Namespace):
     """The Workload of ``--model`` (with its options) or ``--workload FILE``."""
-    from ssropt.objectives.workload_spec import load_workload_file, workload_from_spec
+    from ssropt.objectives.workloads.spec import load_workload_file, workload_from_spec
 
     if args.model:
         spec: dict = {"model": args.model}

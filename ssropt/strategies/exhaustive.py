@@ -23,7 +23,7 @@ and a design number is unranked group by group (existing accelerator first, then
 one with its parameter combination).
 
 Example:
-    >>> from ssropt.objectives.zoo import build_model
+    >>> from ssropt.objectives.workloads.zoo import build_model
     >>> from ssropt.objectives.platform import load_platform
     >>> from ssropt.objectives.model import CostModel
     >>> from ssropt.spaces import Space, SpaceOptions

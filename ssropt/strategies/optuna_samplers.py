@@ -25,7 +25,7 @@ study's system attributes (NSGA-II parent caches, QMC counters) and the pickled 
 trial ids, so the restored strategy asks exactly what the uninterrupted one would.
 
 Example:
-    >>> from ssropt.objectives.zoo import build_model
+    >>> from ssropt.objectives.workloads.zoo import build_model
     >>> from ssropt.objectives.platform import load_platform
     >>> from ssropt.objectives.model import CostModel
     >>> from ssropt.spaces import Space, SpaceOptions

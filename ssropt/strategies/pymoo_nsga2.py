@@ -13,7 +13,7 @@ The checkpoint is the pickled algorithm (populations, random generator, counters
 its problem removed; the problem is a light bounds-only object rebuilt from the space.
 
 Example:
-    >>> from ssropt.objectives.zoo import build_model
+    >>> from ssropt.objectives.workloads.zoo import build_model
     >>> from ssropt.objectives.platform import load_platform
     >>> from ssropt.objectives.model import CostModel
     >>> from ssropt.spaces import Space, SpaceOptions

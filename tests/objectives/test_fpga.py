@@ -13,7 +13,7 @@ from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.fpga import array_values, cascade_values, compute_blocks, layer_cycles
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform
-from ssropt.objectives.workload import gemm_chain
+from ssropt.objectives.workloads.graph import gemm_chain
 
 TINY_FPGA = """\
 name = "tiny-fpga"

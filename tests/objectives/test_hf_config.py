@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from ssropt.objectives.hf_config import from_hf_config
-from ssropt.objectives.workload import WorkloadError
-from ssropt.objectives.workload_spec import workload_from_spec
-from ssropt.objectives.zoo import BLOCK_NODES, build_model
+from ssropt.objectives.workloads.hf_config import from_hf_config
+from ssropt.objectives.workloads.graph import WorkloadError
+from ssropt.objectives.workloads.spec import workload_from_spec
+from ssropt.objectives.workloads.zoo import BLOCK_NODES, build_model
 
 # Key subsets of the published configs (bert-base-uncased, google/vit-base-patch16-224,
 # facebook/deit-tiny-distilled-patch16-224).

@@ -14,7 +14,7 @@ from ssropt.objectives.platform import (
     known_platforms,
     load_platform,
 )
-from ssropt.objectives.zoo import build_model
+from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions
 
 SHIPPED = {

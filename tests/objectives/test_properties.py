@@ -18,7 +18,7 @@ from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform
 from ssropt.objectives.ssr_accelerator import broadcast_and_columns, ceil_div, partition_factors
-from ssropt.objectives.zoo import build_model
+from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces.options import SpaceOptions
 from ssropt.spaces.space import Space
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ssropt.objectives.schedule import LockStepScheduler
-from ssropt.objectives.zoo import build_model
+from ssropt.objectives.workloads.zoo import build_model
 
 # node order of a block: q k v attn_qk attn_av proj fc1 fc2
 SEQUENTIAL = (0, 0, 0, 0, 0, 0, 0, 0)

@@ -21,8 +21,8 @@ from ssropt.objectives.ssr_accelerator import (
     partition_factors,
     ram_banks,
 )
-from ssropt.objectives.workload import gemm_chain
-from ssropt.objectives.zoo import build_model
+from ssropt.objectives.workloads.graph import gemm_chain
+from ssropt.objectives.workloads.zoo import build_model
 
 NODES = ("q", "k", "v", "attn_qk", "attn_av", "proj", "fc1", "fc2")
 ROLE = {"lhs": 0, "rhs": 1, "rhs_t": 2}

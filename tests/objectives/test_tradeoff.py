@@ -16,7 +16,7 @@ import pytest
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform
-from ssropt.objectives.zoo import build_model
+from ssropt.objectives.workloads.zoo import build_model
 
 SEQUENTIAL = (0, 0, 0, 0, 0, 0, 0, 0)
 HYBRID = (0, 0, 0, 1, 1, 2, 2, 2)

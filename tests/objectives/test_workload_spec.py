@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from ssropt.objectives.workload import Role, WorkloadError
-from ssropt.objectives.workload_spec import load_workload_file, workload_from_spec
-from ssropt.objectives.zoo import build_model
+from ssropt.objectives.workloads.graph import Role, WorkloadError
+from ssropt.objectives.workloads.spec import load_workload_file, workload_from_spec
+from ssropt.objectives.workloads.zoo import build_model
 
 BERT_CONFIG = {
     "model_type": "bert",

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from ssropt.objectives.workload import Role, Section, WorkloadError
-from ssropt.objectives.workload_spec import workload_from_spec
-from ssropt.objectives.zoo import BLOCK_NODES, build_model, known_models, transformer
+from ssropt.objectives.workloads.graph import Role, Section, WorkloadError
+from ssropt.objectives.workloads.spec import workload_from_spec
+from ssropt.objectives.workloads.zoo import BLOCK_NODES, build_model, known_models, transformer
 
 
 def shapes(workload):

@@ -8,7 +8,7 @@ import pytest
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform
-from ssropt.objectives.zoo import build_model
+from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceError, SpaceOptions
 
 BLOCK = ("q", "k", "v", "attn_qk", "attn_av", "proj", "fc1", "fc2")

@@ -11,7 +11,7 @@ from ssropt.objectives.design import DesignBatch
 from ssropt.errors import SsroptError
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform
-from ssropt.objectives.zoo import build_model
+from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions
 from ssropt.spaces.space import BUDGET_CONSTRAINTS
 from ssropt.spaces.ssr_configure import (

@@ -12,7 +12,7 @@ from ssropt.cli import main
 from ssropt.errors import SsroptError
 from ssropt.objectives.model import CostModel
 from ssropt.objectives.platform import load_platform
-from ssropt.objectives.zoo import build_model
+from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions
 from ssropt.storage import open_storage
 from ssropt.strategies import make_strategy

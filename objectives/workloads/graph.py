@@ -10,7 +10,7 @@ pre nodes come first and post nodes last.  Every model function works per node (
 copy) and multiplies by :meth:`Workload.copies` where the semantics need all blocks.
 
 Example:
-    >>> from ssropt.objectives.workload import gemm_chain
+    >>> from ssropt.objectives.workloads.graph import gemm_chain
     >>> w = gemm_chain([("l0", 192, 192, 576, 1), ("l1", 192, 576, 192, 1)])
     >>> w.ops_per_image
     84934656

@@ -3,9 +3,9 @@
 Three forms (see ``MODEL.md``, "The design file"):
 
 - ``{"model": NAME, "tokens"?, "blocks"?, "embed_and_head"?}``: a zoo model
-  (:func:`~ssropt.objectives.zoo.build_model`);
+  (:func:`~ssropt.objectives.workloads.zoo.build_model`);
 - ``{"hf_config": PATH, "tokens"?, "blocks"?, "embed_and_head"?}``: a Hugging Face
-  ``config.json`` (:func:`~ssropt.objectives.hf_config.from_hf_config`); a relative
+  ``config.json`` (:func:`~ssropt.objectives.workloads.hf_config.from_hf_config`); a relative
   PATH is resolved against ``base_dir`` (the design file's folder);
 - ``{"gemms": [{"name", "M", "K", "N", "count"?}, ...]}``: a chain of GEMMs, each
   output the next one's LHS; ``count`` (repeat) defaults to 1.
@@ -26,9 +26,9 @@ import json
 import tomllib
 from pathlib import Path
 
-from ssropt.objectives.hf_config import from_hf_config
-from ssropt.objectives.workload import Workload, WorkloadError, gemm_chain
-from ssropt.objectives.zoo import build_model
+from ssropt.objectives.workloads.hf_config import from_hf_config
+from ssropt.objectives.workloads.graph import Workload, WorkloadError, gemm_chain
+from ssropt.objectives.workloads.zoo import build_model
 
 FORMS = ("model", "hf_config", "gemms")
 OPTION_KEYS = ("tokens", "blocks", "embed_and_head")

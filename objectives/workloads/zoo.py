@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ssropt.objectives.workload import (
+from ssropt.objectives.workloads.graph import (
     Dependency,
     MatmulNode,
     NonlinearOp,

@@ -10,7 +10,7 @@ BERT-, ViT- and DeiT-style keys are read:
   distilled DeiT of Hugging Face, which adds a distillation token) has + 2.  Only one
   classifier head is modelled.
 - Text models: no patch-embedding matmul (the embedding is a lookup).  Tokens default to
-  128 (:data:`~ssropt.objectives.zoo.DEFAULT_TEXT_TOKENS`), capped by
+  128 (:data:`~ssropt.objectives.workloads.zoo.DEFAULT_TEXT_TOKENS`), capped by
   ``max_position_embeddings`` when the file gives it.
 - Classes: ``num_labels``, else the size of ``id2label``, else 2 (Hugging Face's
   ``PretrainedConfig`` default).
@@ -30,8 +30,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ssropt.objectives.workload import Workload, WorkloadError
-from ssropt.objectives.zoo import DEFAULT_TEXT_TOKENS, transformer
+from ssropt.objectives.workloads.graph import Workload, WorkloadError
+from ssropt.objectives.workloads.zoo import DEFAULT_TEXT_TOKENS, transformer
 
 REQUIRED_KEYS = ("hidden_size", "num_attention_heads", "intermediate_size", "num_hidden_layers")
 VISION_TYPES = ("vit", "deit")
