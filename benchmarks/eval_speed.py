@@ -34,7 +34,7 @@ import numpy as np
 
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.model import CostModel
-from ssropt.objectives.platform import load_platform
+from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces.options import SpaceOptions
 from ssropt.spaces.space import Space

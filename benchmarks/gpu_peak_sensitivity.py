@@ -26,7 +26,7 @@ import numpy as np
 
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.model import CostModel
-from ssropt.objectives.platform import PLATFORM_DIR, load_platform
+from ssropt.objectives.platforms import PLATFORM_DIR, load_platform
 from ssropt.objectives.workloads.zoo import build_model
 
 A10_PEAKS = {"int8": ("140.0e12", "250.0e12"), "fp16": ("70.0e12", "125.0e12")}

@@ -17,7 +17,7 @@ Judgement calls, all documented where they are made:
   as ``CDAC/cdac.py`` does.
 
 Example:
-    >>> from ssropt.objectives.platform import load_platform
+    >>> from ssropt.objectives.platforms import load_platform
     >>> kernel_cycles(load_platform("vck190").dtype("fp32").charm)
     4392
 """
@@ -45,7 +45,8 @@ from ssropt.objectives.evaluation import Evaluation, budget_violations
 
 if TYPE_CHECKING:
     from ssropt.objectives.design import DesignBatch
-    from ssropt.objectives.platform import CharmKernel, Platform
+    from ssropt.objectives.platforms import Platform
+    from ssropt.objectives.platforms.versal import CharmKernel
     from ssropt.objectives.workloads.graph import Workload
 
 __all__ = [  # the resource half lives in charm_resources and is re-exported here

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from ssropt.objectives.platform import CharmKernel, Platform
+    from ssropt.objectives.platforms import Platform
+    from ssropt.objectives.platforms.versal import CharmKernel
 
 ARRAY_ROWS_MAX = 8  # [CHARM] c <= 8: the c-dimension is laid out along an 8-row AIE column
 UNPACKED_B_MAX = 16  # [CHARM] unpacked kernels: b <= 16, and b % 4 == 0 when b > 8

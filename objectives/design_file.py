@@ -28,7 +28,7 @@ import numpy as np
 
 from ssropt.objectives.design import COST_MODELS, PARAM_NAMES, DesignBatch
 from ssropt.errors import SsroptError
-from ssropt.objectives.platform import Platform, load_platform
+from ssropt.objectives.platforms import Platform, load_platform
 from ssropt.objectives.workloads.graph import Workload
 from ssropt.objectives.workloads.spec import workload_from_spec
 

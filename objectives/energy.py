@@ -51,7 +51,7 @@ are absorbed into ``e_int8`` and ``e_fp32`` by the calibration.
 
 Example:
     >>> import numpy as np
-    >>> from ssropt.objectives.platform import load_platform
+    >>> from ssropt.objectives.platforms import load_platform
     >>> vck190 = load_platform("vck190")
     >>> watts = power_w(vck190, "int8", aie=np.array([192.0]), ops_per_s=np.array([28.15e12]),
     ...                 bram=np.array([867.0]), uram=np.array([420.0]), plio=np.array([180.0]))
@@ -69,12 +69,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ssropt.errors import SsroptError
-from ssropt.objectives.platform import PlatformError
+from ssropt.objectives.platforms import PlatformError
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-    from ssropt.objectives.platform import Platform, PowerConstants
+    from ssropt.objectives.platforms import Platform
+    from ssropt.objectives.platforms.versal import PowerConstants
 
 _ENERGY_FIELD_PREFIX = "dynamic_j_per_op_"
 

@@ -51,7 +51,8 @@ from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.energy import _non_negative
 from ssropt.objectives.evaluation import Evaluation, budget_violations
 from ssropt.objectives.lockstep import LockStep, relayout_ns
-from ssropt.objectives.platform import FpgaConstants, Platform, PlatformError
+from ssropt.objectives.platforms import Platform, PlatformError
+from ssropt.objectives.platforms.fpga import FpgaConstants
 from ssropt.objectives.ssr_accelerator import ceil_div, partition_factors, place_buffers
 from ssropt.objectives.workloads.graph import Workload
 

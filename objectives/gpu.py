@@ -27,7 +27,7 @@ marked in each platform TOML.
 
 Example:
     >>> import numpy as np
-    >>> from ssropt.objectives.platform import load_platform
+    >>> from ssropt.objectives.platforms import load_platform
     >>> from ssropt.objectives.workloads.graph import gemm_chain
     >>> model = GpuRoofline(gemm_chain([("l0", 64, 64, 64, 1)]), load_platform("t4"), "int8")
     >>> model.kernel_time_s(np.array([1])).shape
@@ -40,7 +40,7 @@ import numpy as np
 
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.evaluation import Evaluation
-from ssropt.objectives.platform import Platform
+from ssropt.objectives.platforms import Platform
 from ssropt.objectives.workloads.graph import Workload
 
 RESOURCES = ("gpus",)

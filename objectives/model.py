@@ -2,13 +2,13 @@
 
 It binds a workload, a platform, a data type and a cost model name (``ssr``, ``charm``,
 ``fpga`` or ``gpu-roofline``; by default the platform's own, see
-:func:`~ssropt.objectives.platform.default_cost_model`), dispatches to the model, and
+:func:`~ssropt.objectives.platforms.default_cost_model`), dispatches to the model, and
 fills in power and energy, so every caller -- ``ssropt evaluate``, every search
 strategy, the benchmarks -- goes through one path.
 
 Example:
     >>> from ssropt.objectives.workloads.zoo import build_model
-    >>> from ssropt.objectives.platform import load_platform
+    >>> from ssropt.objectives.platforms import load_platform
     >>> model = CostModel(build_model("deit-t", tokens=192), load_platform("vck190"), "int8")
     >>> model.cost_model
     'ssr'
@@ -23,7 +23,7 @@ from ssropt.errors import SsroptError
 from ssropt.objectives.evaluation import Evaluation
 from ssropt.objectives.fpga import FpgaModel, fpga_power_w
 from ssropt.objectives.gpu import GpuRoofline
-from ssropt.objectives.platform import Platform
+from ssropt.objectives.platforms import Platform
 from ssropt.objectives.ssr import SsrModel
 from ssropt.objectives.workloads.graph import Workload
 

@@ -21,7 +21,7 @@ import numpy as np
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.evaluation import RESOURCE_FIELDS, Evaluation, budget_violations
 from ssropt.objectives.lockstep import LockStep, relayout_ns
-from ssropt.objectives.platform import DataType, Platform
+from ssropt.objectives.platforms import DataType, Platform
 from ssropt.objectives.ssr_accelerator import (
     broadcast_and_columns,
     ceil_div,

@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from ssropt.objectives.platform import DataType, Platform
+from ssropt.objectives.platforms import DataType, Platform
 
 
 def ceil_div(a, b):

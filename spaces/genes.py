@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ssropt.objectives.fpga import array_values, cascade_values
-from ssropt.objectives.platform import Platform
+from ssropt.objectives.platforms import Platform
 from ssropt.objectives.workloads.graph import Workload
 
 

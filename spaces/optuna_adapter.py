@@ -8,7 +8,7 @@ genome maps onto Optuna parameters named after ``space.gene_names`` with
 Example:
     >>> import optuna
     >>> from ssropt.objectives.workloads.zoo import build_model
-    >>> from ssropt.objectives.platform import load_platform
+    >>> from ssropt.objectives.platforms import load_platform
     >>> from ssropt.objectives.model import CostModel
     >>> from ssropt.spaces import Space, SpaceOptions
     >>> model = CostModel(build_model("deit-t", tokens=192, embed_and_head=False),

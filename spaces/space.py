@@ -19,7 +19,7 @@ evaluate with the cost model, and return objectives ``F = [latency, -throughput]
 
 Example:
     >>> from ssropt.objectives.workloads.zoo import build_model
-    >>> from ssropt.objectives.platform import load_platform
+    >>> from ssropt.objectives.platforms import load_platform
     >>> from ssropt.objectives.model import CostModel
     >>> model = CostModel(build_model("deit-t", tokens=192, embed_and_head=False),
     ...                   load_platform("vck190"), "int8")

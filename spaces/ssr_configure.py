@@ -50,7 +50,7 @@ of table rows, a few masks and an argmin.
 
 Example:
     >>> from ssropt.objectives.workloads.zoo import build_model
-    >>> from ssropt.objectives.platform import load_platform
+    >>> from ssropt.objectives.platforms import load_platform
     >>> from ssropt.objectives.model import CostModel
     >>> model = CostModel(build_model("deit-t", tokens=192, blocks=1, embed_and_head=False),
     ...                   load_platform("vck190"), "int8")

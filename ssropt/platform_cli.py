@@ -96,7 +96,7 @@ def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path, baseline
 
 
 def _cmd_compare_platforms(args: argparse.Namespace) -> int:
-    from ssropt.objectives.platform import load_platform
+    from ssropt.objectives.platforms import load_platform
     from ssropt.platform_compare import plan_platforms, run_platforms
     from ssropt.platform_report import OUTPUT_FILES, write_platform_comparison
     from ssropt.spaces import SpaceOptions, parse_batch_sizes

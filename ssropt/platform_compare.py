@@ -56,7 +56,7 @@ def plan_platforms(
     base: StudyConfig, platforms: list[str], study_prefix: str, exhaustive_limit: int
 ) -> list[FamilyPlan]:
     """One validated hybrid-space plan per platform, each with its default cost model."""
-    from ssropt.objectives.platform import default_cost_model, load_platform
+    from ssropt.objectives.platforms import default_cost_model, load_platform
 
     plans = []
     for name in platforms:
@@ -93,7 +93,7 @@ def best_per_batch(study, batch_sizes: list[int]) -> dict[int, tuple[float, floa
 def run_platforms(storage, plans: list[FamilyPlan], *, n_jobs: int = 1, progress: bool = False):
     """Create and run each platform's study; a :class:`PlatformResult` each."""
     from ssropt.compare import run_plan
-    from ssropt.objectives.platform import load_platform
+    from ssropt.objectives.platforms import load_platform
 
     def collect(plan, study, evaluated, seconds):
         by_number = {t.number: t for t in feasible_trials(study)}

@@ -21,7 +21,7 @@ import optuna
 
 from ssropt.errors import SsroptError
 from ssropt.objectives.model import MODEL_VERSION, CostModel
-from ssropt.objectives.platform import load_platform
+from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.spec import workload_from_spec
 from ssropt.spaces import DIRECTIONS, OBJECTIVE_NAMES, Space, SpaceEvaluation, SpaceOptions
 from ssropt.storage import TrialRecord

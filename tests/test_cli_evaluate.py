@@ -16,7 +16,7 @@ import pytest
 
 import ssropt
 from ssropt.cli import main
-from ssropt.objectives.platform import PLATFORM_DIR
+from ssropt.objectives.platforms import PLATFORM_DIR
 
 NODES = ("q", "k", "v", "attn_qk", "attn_av", "proj", "fc1", "fc2")
 SSR_DESIGN = {

@@ -7,7 +7,7 @@ import pytest
 
 from ssropt.objectives.charm import evaluate_charm, kernel_cycles, layer_cycles, resources
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.platform import load_platform
+from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.graph import gemm_chain
 
 DEIT_T_BLOCK = [  # (M, K, N, count) of one DeiT-T block, CHARM's test_cdac.py "new" model

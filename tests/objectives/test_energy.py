@@ -14,7 +14,7 @@ from ssropt.objectives.energy import (
     power_w,
 )
 from ssropt.errors import SsroptError
-from ssropt.objectives.platform import PlatformError, load_platform
+from ssropt.objectives.platforms import PlatformError, load_platform
 
 # DAC'23 on-board VCK190 GEMM: (dtype, AIEs, achieved ops/s, board power W).
 DAC23_INT8 = ("int8", 192, 28.150e12, 60.96)

@@ -12,7 +12,7 @@ import pytest
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.fpga import array_values, cascade_values, compute_blocks, layer_cycles
 from ssropt.objectives.model import CostModel
-from ssropt.objectives.platform import load_platform
+from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.graph import gemm_chain
 
 TINY_FPGA = """\
@@ -190,7 +190,7 @@ def test_rule_violations_are_counted(tiny):
 
 
 def test_charm_and_ssr_are_refused_on_an_fpga(tiny):
-    from ssropt.objectives.platform import PlatformError
+    from ssropt.objectives.platforms import PlatformError
 
     with pytest.raises(PlatformError, match="no \\[aie\\] table.*default cost model is 'fpga'"):
         CostModel(chain(), tiny, "int8", "ssr")
@@ -261,7 +261,7 @@ def test_streaming_without_an_off_chip_memory_is_a_violation(tiny):
 
 
 def test_memory_efficiency_outside_zero_one_is_refused(tmp_path):
-    from ssropt.objectives.platform import PlatformError
+    from ssropt.objectives.platforms import PlatformError
 
     text = TINY_FPGA.replace("[fpga.physical]", MEMORY.replace("0.5", "1.5") + "\n[fpga.physical]")
     path = tmp_path / "bad-memory.toml"

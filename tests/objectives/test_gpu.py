@@ -7,7 +7,7 @@ import pytest
 
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.model import CostModel
-from ssropt.objectives.platform import load_platform
+from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.graph import Dependency, MatmulNode, NonlinearOp, Workload, gemm_chain
 
 TINY_GPU = """\

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ssropt.objectives.model import CostModel
-from ssropt.objectives.platform import (
+from ssropt.objectives.platforms import (
     PLATFORM_DIR,
     PlatformError,
     default_cost_model,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.model import CostModel
-from ssropt.objectives.platform import load_platform
+from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.ssr_accelerator import broadcast_and_columns, ceil_div, partition_factors
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces.options import SpaceOptions

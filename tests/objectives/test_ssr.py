@@ -11,7 +11,7 @@ import pytest
 
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.model import CostModel
-from ssropt.objectives.platform import load_platform
+from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.ssr_accelerator import (
     broadcast_and_columns,
     broadcast_factor,

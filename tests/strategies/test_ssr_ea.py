@@ -11,7 +11,7 @@ import pytest
 from ssropt.cli import main
 from ssropt.errors import SsroptError
 from ssropt.objectives.model import CostModel
-from ssropt.objectives.platform import load_platform
+from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions
 from ssropt.storage import open_storage

@@ -10,7 +10,7 @@ import pytest
 
 from ssropt.errors import SsroptError
 from ssropt.objectives.model import CostModel
-from ssropt.objectives.platform import load_platform
+from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions, group_preset
 from ssropt.spaces.optuna_adapter import genome_distributions, genome_params, params_genome

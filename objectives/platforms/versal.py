@@ -1,0 +1,144 @@
+"""Tables of the Versal family (``family = "versal"``): the AIE array, the PL, resources,
+power, and the constants and kernels of the ``ssr`` and ``charm`` cost models.
+
+Each frozen dataclass is one TOML table, field by field (see :mod:`.loader`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AieArray:
+    count: int
+    rows: int
+    columns: int
+    clock_hz: float
+    local_memory_bytes: int
+
+
+@dataclass(frozen=True)
+class ProgrammableLogic:
+    clock_hz: float
+    reference_clock_hz: float
+    plio_width_bits: int
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Resource counts: the device totals or the budget designs may use."""
+
+    aie: int
+    plio_in: int
+    plio_out: int
+    bram: int
+    uram: int
+    columns: int
+
+
+@dataclass(frozen=True)
+class SsrConstants:
+    launch_cycles: int
+    iteration_cycles: int
+    cascade_cycles: int
+    kernel_prologue_cycles: int
+    kernel_epilogue_cycles: int
+    array_dim_max: int
+    ac_max: int
+    ac_both_max: int
+    b_multiple_above: int
+    b_multiple: int
+    partition_max: int
+    partition_product_max: int
+    relayout_clock_hz: float
+    relayout_port_bits: int
+    input_bytes_per_image: int
+    input_bandwidth_bytes_per_s: float
+    ram_type_lhs: int
+    ram_type_rhs: int
+    ram_type_out: int
+    bram_depth: int
+    bram_width_bits: int
+    uram_depth: int
+    uram_width_bits: int
+    uram_weight: int
+
+
+@dataclass(frozen=True)
+class CharmConstants:
+    plio_in: int
+    plio_out: int
+    bram: int
+    uram: int
+    ddr_bytes_per_cycle_lhs: float
+    ddr_bytes_per_cycle_rhs: float
+    ddr_bytes_per_cycle_out: float
+    ddr_bytes_per_cycle_two: float
+    ddr_bytes_per_cycle_three: float
+    ddr_banks: float
+    aie_stream_bytes_per_cycle: int
+    bram_width_bits: int
+    bram_depth: int
+    uram_width_bits: int
+    uram_depth: int
+    buffer_copies: int
+    uram_weight: int
+
+
+@dataclass(frozen=True)
+class SsrKernel:
+    """Single-AIE kernel of the SSR estimator for one data type."""
+
+    pi: int
+    pk: int
+    pj: int
+    macs_per_cycle: int
+    ii_w1_limits: tuple[int, ...]
+    ii_values: tuple[int, ...]
+    ii_default: int
+    h1_choices: tuple[int, ...]
+    w1_choices: tuple[int, ...]
+    w2_choices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CharmKernel:
+    """Single-AIE kernel of CHARM for one data type."""
+
+    h1: int
+    w1: int
+    w2: int
+    pi: int
+    pk: int
+    pj: int
+    macs_per_cycle: int
+    kernel_stall_cycles: int
+    kernel_tail_cycles: int
+    pack_in: int
+    pack_out: int
+    small_array_aies: int
+    plio_bits_lhs: int
+    plio_bits_rhs: int
+    plio_bits_out: int
+    partition_lhs: int
+    partition_rhs: int
+    partition_out: int
+
+
+@dataclass(frozen=True)
+class PowerConstants:
+    """Constants of the power model (``ssropt.objectives.energy``), one per term.
+
+    ``dynamic_j_per_op_<dtype>`` names the energy per operation of each data type; the
+    PL terms are per block (or port) used, at the platform's PL clock.
+    """
+
+    static_w: float  # device + platform baseline, W
+    aie_active_w: float  # per used AIE tile, clocked, W
+    dynamic_j_per_op_int8: float  # J per op (2 ops per MAC)
+    dynamic_j_per_op_int16: float
+    dynamic_j_per_op_fp32: float
+    bram_w: float  # per BRAM36 used, W
+    uram_w: float  # per URAM288 used, W
+    plio_w: float  # per PLIO port used (in + out), W
