@@ -77,7 +77,7 @@ class SpaceOptions:
         configurator: how each accelerator's parameters are chosen. ``none``: they are
             genes, searched with everything else. ``ssr``: the genome is the batch and
             the assignment only, and each accelerator is configured the SSR way
-            (:mod:`ssropt.spaces.ssr_configure`: the chip split by each accelerator's
+            (:mod:`ssropt.objectives.models.ssr.configurator`: the chip split by each accelerator's
             share of the work and buffers, then the fastest configuration within its
             share by exhaustive enumeration); ``ssr`` cost model only.
     """

@@ -100,7 +100,7 @@ class Space:
             )
         self.configurator = None
         if options.configurator == "ssr":
-            from ssropt.spaces.ssr_configure import configurator_for
+            from ssropt.objectives.models.ssr.configurator import configurator_for
 
             self.configurator = configurator_for(self)  # SsroptError off the ssr model
         self.n_params = len(self.param_names)

@@ -3,7 +3,7 @@
 The public SSR estimator (spec section 2) fixes the accelerator count ``k`` and the batch,
 and runs a single-objective evolutionary algorithm over the node-to-accelerator
 assignment; every candidate's accelerators are configured by splitting the chip and
-enumerating each accelerator's configurations (:mod:`ssropt.spaces.ssr_configure`), and
+enumerating each accelerator's configurations (:mod:`ssropt.objectives.models.ssr.configurator`), and
 its cost is the latency.  This strategy does that for every ``(k, batch)`` pair of a
 space, with the EA as intended:
 
@@ -53,7 +53,7 @@ import numpy as np
 from ssropt.objectives.design import relabel_by_first_use
 from ssropt.errors import SsroptError
 from ssropt.spaces.space import Space
-from ssropt.spaces.ssr_configure import configurator_for
+from ssropt.objectives.models.ssr.configurator import configurator_for
 from ssropt.strategies.base import Strategy
 
 #: evaluations (population x iterations) each (k, batch) pair gets after its initial one

@@ -14,7 +14,7 @@ from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions
 from ssropt.spaces.space import BUDGET_CONSTRAINTS
-from ssropt.spaces.ssr_configure import (
+from ssropt.objectives.models.ssr.configurator import (
     SPLIT_RESOURCES,
     TIME_BAND,
     SsrConfigurator,
@@ -154,7 +154,7 @@ def test_a_large_batch_widens_a_ram_share_instead_of_giving_up():
     """DeiT-T spatial at batch 6: the patch embedding's buffers outgrow its SSR share of
     RAM (SSR would give up on the assignment); the configurator widens that share and
     configures every accelerator, and the pipeline's throughput grows with the batch."""
-    from ssropt.spaces.ssr_configure import configurator_for
+    from ssropt.objectives.models.ssr.configurator import configurator_for
 
     model = CostModel(build_model("deit-t"), load_platform("vck190"), "int8")
     space = Space(model, SpaceOptions(family="spatial", batch_sizes=(1, 6), configurator="ssr"))
