@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces.options import SpaceOptions

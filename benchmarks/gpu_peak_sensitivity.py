@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
 from ssropt.objectives.platforms import PLATFORM_DIR, load_platform
 from ssropt.objectives.workloads.zoo import build_model
 

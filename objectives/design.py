@@ -2,7 +2,8 @@
 
 A design fixes the batch size, the accelerators (each with the parameters of its cost
 model) and the node-to-accelerator assignment.  ``params[d, a, p]`` is parameter
-``PARAM_NAMES[cost_model][p]`` of accelerator ``a`` of design ``d``; slots ``a >=
+``param_names[p]`` of the cost model (``model_class(cost_model).param_names``, see
+:mod:`ssropt.objectives.models`) of accelerator ``a`` of design ``d``; slots ``a >=
 n_accelerators[d]`` are zero and ignored.
 
 Example:
@@ -22,14 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-PARAM_NAMES: dict[str, tuple[str, ...]] = {
-    "ssr": ("a", "b", "c", "dup", "h1", "w1", "w2"),
-    "charm": ("a", "b", "c", "x", "y", "z", "pack_in", "pack_out"),
-    "fpga": ("a", "b", "c", "dup", "stream"),  # stream: 1 = weights from off-chip memory
-    "gpu-roofline": (),  # one device holding every node; the batch is the only variable
-}
-COST_MODELS = tuple(PARAM_NAMES)
 
 
 def relabel_by_first_use(assignment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,8 +46,8 @@ class DesignBatch:
     """N designs of one cost model over one workload.
 
     Attributes:
-        cost_model: a name of :data:`COST_MODELS` (``ssr``, ``charm``, ``fpga``,
-            ``gpu-roofline``).
+        cost_model: a registered cost model's name (``ssr``, ``charm``, ``fpga``,
+            ``gpu-roofline`` ...).
         batch: ``(n,)`` images processed together.
         assignment: ``(n, n_nodes)`` accelerator index of every workload node.
         params: ``(n, max_accelerators, n_params)`` accelerator parameters.
@@ -80,7 +73,9 @@ class DesignBatch:
 
     def param(self, name: str) -> np.ndarray:
         """``(n, max_accelerators)`` one parameter of every accelerator."""
-        return self.params[:, :, PARAM_NAMES[self.cost_model].index(name)]
+        from ssropt.objectives.models.registry import model_class  # the models use designs
+
+        return self.params[:, :, model_class(self.cost_model).param_names.index(name)]
 
     def node_param(self, name: str) -> np.ndarray:
         """``(n, n_nodes)`` one parameter of the accelerator each node runs on."""

@@ -26,21 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ssropt.objectives.design import COST_MODELS, PARAM_NAMES, DesignBatch
 from ssropt.errors import SsroptError
+from ssropt.objectives.design import DesignBatch
+from ssropt.objectives.models import cost_model_names, model_class
 from ssropt.objectives.platforms import Platform, load_platform
 from ssropt.objectives.workloads.graph import Workload
 from ssropt.objectives.workloads.spec import workload_from_spec
 
 TOP_KEYS = ("workload", "platform", "dtype", "cost_model", "batch", "accelerators", "assignment")
 REQUIRED = ("workload", "platform", "batch", "accelerators", "assignment")
-#: parameters that may be omitted, with their defaults (0 = the dtype's default rule)
-OPTIONAL_PARAMS = {
-    "ssr": {"dup": 1},
-    "charm": {"pack_in": 0, "pack_out": 0},
-    "fpga": {"dup": 1, "stream": 0},
-    "gpu-roofline": {},
-}
 
 
 class DesignError(SsroptError):
@@ -91,14 +85,15 @@ def parse_design(spec: dict, base_dir: Path | None = None) -> ParsedDesign:
         if key not in spec:
             raise DesignError(f"design is missing key {key!r}")
     cost_model = spec.get("cost_model")
-    if cost_model is not None and cost_model not in COST_MODELS:
-        raise DesignError(f"unknown cost_model {cost_model!r}: known are {', '.join(COST_MODELS)}")
+    if cost_model is not None and cost_model not in cost_model_names():
+        raise DesignError(f"unknown cost_model {cost_model!r}: known are {', '.join(cost_model_names())}")
     if not isinstance(spec["workload"], dict):
         raise DesignError("design key 'workload' must be an object")
     workload = workload_from_spec(spec["workload"], base_dir=base_dir)
     platform = _platform(spec["platform"], base_dir)
     cost_model = cost_model or platform.default_cost_model
-    if not PARAM_NAMES[cost_model]:  # one device, no parameters: everything on it
+    model = model_class(cost_model)
+    if not model.param_names:  # one device, no parameters: everything on it
         spec = {"accelerators": [{}], "assignment": dict.fromkeys(workload.names, 0), **spec}
     for key in REQUIRED:
         if key not in spec:
@@ -108,14 +103,14 @@ def parse_design(spec: dict, base_dir: Path | None = None) -> ParsedDesign:
         raise DesignError("design key 'dtype' must be a string")
     platform.dtype(dtype)
     batch = positive_int(spec["batch"], "batch")
-    platform.require(cost_model, dtype)
+    model.check_platform(platform, dtype)
     params = _accelerators(spec["accelerators"], cost_model)
     assignment = _assignment(spec["assignment"], workload, len(params))
     designs = DesignBatch(
         cost_model=cost_model,
         batch=np.array([batch], dtype=np.int64),
         assignment=assignment[None, :],
-        params=np.array(params, dtype=np.int64).reshape(1, len(params), len(PARAM_NAMES[cost_model])),
+        params=np.array(params, dtype=np.int64).reshape(1, len(params), len(model.param_names)),
     )
     return ParsedDesign(workload, platform, dtype, cost_model, designs)
 
@@ -137,10 +132,11 @@ def _platform(value, base_dir: Path | None) -> Platform:
 def _accelerators(value, cost_model: str) -> list[list[int]]:
     if not isinstance(value, list) or not value:
         raise DesignError("design key 'accelerators' must be a non-empty list")
-    if not PARAM_NAMES[cost_model] and len(value) != 1:
+    model = model_class(cost_model)
+    names = model.param_names
+    if not names and len(value) != 1:
         raise DesignError(f"a {cost_model} design has exactly one accelerator (the device), got {len(value)}")
-    names = PARAM_NAMES[cost_model]
-    optional = OPTIONAL_PARAMS[cost_model]
+    optional = model.param_defaults
     rows = []
     for i, acc in enumerate(value):
         where = f"accelerators[{i}]"
@@ -198,7 +194,7 @@ def design_to_spec(
     workload: Workload, platform: Platform, dtype: str, designs: DesignBatch, index: int = 0
 ) -> dict:
     """The design-file object of design ``index`` of a batch."""
-    names = PARAM_NAMES[designs.cost_model]
+    names = model_class(designs.cost_model).param_names
     assign = designs.assignment[index]
     n_acc = int(assign.max()) + 1
     platform_ref = platform.name if Path(platform.source).parent.name == "platforms" else platform.source

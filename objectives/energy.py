@@ -74,6 +74,7 @@ from ssropt.objectives.platforms import PlatformError
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
+    from ssropt.objectives.evaluation import Evaluation
     from ssropt.objectives.platforms import Platform
     from ssropt.objectives.platforms.versal import PowerConstants
 
@@ -120,6 +121,25 @@ def power_w(
     return baseline_power_w(constants, aie=aie_, bram=bram_, uram=uram_, plio=plio_) + (
         energy_per_op * ops_
     )
+
+
+def with_versal_power(result: Evaluation, platform: Platform, dtype_name: str, batch: ArrayLike) -> Evaluation:
+    """``result`` (of AIE-array accelerators on Versal) with :func:`power_w` and
+    :func:`energy_j_per_image` filled in from its resource totals; returns ``result``."""
+    totals = result.resources()
+    result.power_w = power_w(
+        platform,
+        dtype_name,
+        aie=totals["aie"],
+        ops_per_s=result.throughput_ops_per_s,
+        bram=totals["bram"],
+        uram=totals["uram"],
+        plio=totals["plio_in"] + totals["plio_out"],
+    )
+    result.energy_j_per_image = energy_j_per_image(
+        result.power_w, result.latency_s, np.asarray(batch).astype(float)
+    )
+    return result
 
 
 def baseline_power_w(

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ssropt.errors import SsroptError
+from ssropt.spaces.configured import configurator_choices
 
 FAMILIES = ("hybrid", "sequential", "spatial")
-#: how accelerator parameters are chosen (see SpaceOptions.configurator)
-CONFIGURATORS = ("none", "ssr")
 
 #: named node-grouping rules: nodes in one group always share an accelerator
 GROUP_PRESETS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -75,11 +74,12 @@ class SpaceOptions:
             budget before evaluation, so the search spends its budget on buildable
             designs.
         configurator: how each accelerator's parameters are chosen. ``none``: they are
-            genes, searched with everything else. ``ssr``: the genome is the batch and
-            the assignment only, and each accelerator is configured the SSR way
-            (:mod:`ssropt.objectives.models.ssr.configurator`: the chip split by each accelerator's
-            share of the work and buffers, then the fastest configuration within its
-            share by exhaustive enumeration); ``ssr`` cost model only.
+            genes, searched with everything else. The name of a cost model with a
+            configurator (:func:`~ssropt.spaces.configured.configurator_choices`): the
+            genome is the batch and the assignment only, and that model's configurator
+            configures each accelerator (for the SSR model: the chip split by each
+            accelerator's share of the work and buffers, then the fastest configuration
+            within its share by exhaustive enumeration); that cost model only.
     """
 
     family: str = "hybrid"
@@ -95,9 +95,9 @@ class SpaceOptions:
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise SpaceError(f"unknown space {self.family!r}: known spaces are {', '.join(FAMILIES)}")
-        if self.configurator not in CONFIGURATORS:
+        if self.configurator not in configurator_choices():
             raise SpaceError(
-                f"unknown configurator {self.configurator!r}: known are {', '.join(CONFIGURATORS)}"
+                f"unknown configurator {self.configurator!r}: known are {', '.join(configurator_choices())}"
             )
         parse_batch_sizes(list(self.batch_sizes))
         if self.min_accelerators < 1:

@@ -8,19 +8,23 @@ Decoding relabels accelerators in order of first use (removing symmetric duplica
 and moves each slot's parameters with its label.  ``sequential`` has one slot and no
 label genes; ``spatial`` has one slot per node group and no label genes.
 
-Cost models whose design is one device holding every node (``gpu-roofline``) have no
+Cost models whose design is one device holding every node (``single_device``) have no
 accelerator parameters: every family collapses to that one device, so ``hybrid``,
 ``sequential`` and ``spatial`` are the same space, whose genome is the batch index alone.
 
+Everything model-specific comes from the cost model: the parameter names and value
+tables, the shape repair, the budgets, the latency bound and the configurator.
+
 :meth:`Space.evaluate` is the one evaluation path of every strategy: decode, repair
-(shrink over-budget designs, re-evaluating until they fit or the rounds run out),
-evaluate with the cost model, and return objectives ``F = [latency, -throughput]``
-(minimised) and constraint values ``G`` (``<= 0`` feasible) with the repaired genomes.
+(:mod:`.repair`: shrink over-budget designs, re-evaluating until they fit or the rounds
+run out), evaluate with the cost model, and return objectives ``F = [latency,
+-throughput]`` (minimised) and constraint values ``G`` (``<= 0`` feasible) with the
+repaired genomes.
 
 Example:
     >>> from ssropt.objectives.workloads.zoo import build_model
     >>> from ssropt.objectives.platforms import load_platform
-    >>> from ssropt.objectives.model import CostModel
+    >>> from ssropt.objectives.models import CostModel
     >>> model = CostModel(build_model("deit-t", tokens=192, embed_and_head=False),
     ...                   load_platform("vck190"), "int8")
     >>> space = Space(model, SpaceOptions(family="sequential", batch_sizes=(1,)))
@@ -34,21 +38,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ssropt.objectives.design import PARAM_NAMES, DesignBatch, relabel_by_first_use
+from ssropt.objectives.design import DesignBatch, relabel_by_first_use
 from ssropt.objectives.evaluation import Evaluation
-from ssropt.objectives.model import CostModel
-from ssropt.objectives.ssr_accelerator import broadcast_and_columns
-from ssropt.spaces.genes import parameter_values, sample_genomes, value_index
+from ssropt.objectives.models import CostModel
+from ssropt.spaces.configured import NO_CONFIGURATOR, configurator_for
+from ssropt.spaces.genes import sample_genomes, value_index
 from ssropt.spaces.options import GROUP_PRESETS, SpaceError, SpaceOptions
+from ssropt.spaces.repair import repair_and_evaluate
 
 OBJECTIVE_NAMES = ("latency_s", "throughput_ops_per_s")
 DIRECTIONS = ("minimize", "maximize")
-#: constraints the repair loop shrinks designs for (Versal models; every model names its
-#: own through ``CostModel.resource_budgets``)
-BUDGET_CONSTRAINTS = ("aie", "plio_in", "plio_out", "bram", "uram")
-#: budgets no design of a space can beat if its smallest design already exceeds them
-HARD_BUDGETS = ("aie", "plio_in", "plio_out", "columns", "dsp")
-REPAIR_ROUNDS = 6
 
 
 @dataclass
@@ -74,8 +73,8 @@ class Space:
         self.model = model
         self.options = options
         workload = model.workload
-        self.param_names = PARAM_NAMES[model.cost_model]
-        self.values = parameter_values(model.cost_model, workload, model.platform, model.dtype)
+        self.param_names = model.param_names
+        self.values = model.values()
         for name, allowed in options.values.items():
             if name not in self.values:
                 raise SpaceError(f"unknown parameter {name!r} in space values: known are {', '.join(self.param_names)}")
@@ -99,10 +98,8 @@ class Space:
                 f"but the {options.family} space of {workload.name} has at most {self.n_slots}"
             )
         self.configurator = None
-        if options.configurator == "ssr":
-            from ssropt.objectives.models.ssr.configurator import configurator_for
-
-            self.configurator = configurator_for(self)  # SsroptError off the ssr model
+        if options.configurator != NO_CONFIGURATOR:
+            self.configurator = configurator_for(self)  # SsroptError for a model without one
         self.n_params = len(self.param_names)
         #: parameter genes per slot: none when a configurator chooses the parameters
         self.n_param_genes = 0 if self.configurator is not None else self.n_params
@@ -201,20 +198,7 @@ class Space:
     # -- evaluate ----------------------------------------------------------------------------
     def evaluate(self, genomes: np.ndarray, detail: bool = False) -> SpaceEvaluation:
         """Decode, repair, evaluate; the one evaluation path of every strategy."""
-        designs = self.decode(genomes)
-        if self.options.repair and self.model.cost_model in ("ssr", "fpga"):
-            designs = self._repair_shapes(designs)
-        result = self.model.evaluate(designs, detail=detail)
-        if self.options.repair:
-            for _ in range(REPAIR_ROUNDS):
-                over = self._budget_ratio(result)
-                bad = np.flatnonzero(over < 1.0)
-                if bad.size == 0:
-                    break
-                fixed = self._offload_weights(designs.take(bad), result, bad)
-                fixed = self._shrink(fixed, over[bad], keep=fixed.params != designs.params[bad])
-                designs = designs.replaced(bad, fixed)
-                result = result.replaced(bad, self.model.evaluate(fixed, detail=detail))
+        designs, result = repair_and_evaluate(self, self.decode(genomes), detail)
         names, G = self.constraints(result)
         F = np.stack([result.latency_s, -result.throughput_ops_per_s], axis=1)
         return SpaceEvaluation(self.encode(designs), designs, result, F, G, names)
@@ -235,27 +219,18 @@ class Space:
         return names + extra_names, G
 
     def latency_lower_bound(self) -> float:
-        """Seconds no design of this space can beat: the DDR input of one image plus one
-        launch overhead per layer on the longest dependency chain (``ssr``), else 0."""
-        if self.model.cost_model != "ssr":
-            return 0.0
-        workload, p = self.model.workload, self.model.platform
-        depth = np.ones(workload.n_layers, dtype=np.int64)
-        for src, dst, _ in workload.unrolled_edges():
-            depth[dst] = max(depth[dst], depth[src] + 1)
-        cycle_s = 1.0 / p.aie.clock_hz / (p.pl.clock_hz / p.pl.reference_clock_hz)
-        launch = depth.max() * p.ssr.launch_cycles * cycle_s
-        return p.ssr.input_bytes_per_image / p.ssr.input_bandwidth_bytes_per_s + launch
+        """Seconds no design of this space can beat (the cost model's bound, 0 if none)."""
+        return self.model.latency_lower_bound()
 
     def check_feasible(self) -> None:
         """Raise SpaceError when the options leave no feasible design at all.
 
         Two certain signs: the smallest arrays (every parameter at its least value)
-        already exceed an AIE, PLIO or column budget, or the latency ceiling is below
-        :meth:`latency_lower_bound`.
+        already exceed one of the model's hard budgets (an AIE, PLIO, column or compute
+        block budget), or the latency ceiling is below :meth:`latency_lower_bound`.
         """
         smallest = self.evaluate(np.zeros((1, self.n_genes), dtype=np.int64)).evaluation
-        for name in HARD_BUDGETS:
+        for name in self.model.hard_budgets:
             excess = float(smallest.violations[name][0]) if name in smallest.violations else 0.0
             if excess > 0:
                 raise SpaceError(
@@ -268,99 +243,6 @@ class Space:
                 f"impossible latency ceiling {ceiling:g} s: no design of {self.model.workload.name} "
                 f"can be faster than {self.latency_lower_bound():.3g} s"
             )
-
-    # -- repair ------------------------------------------------------------------------------
-    def _budget_ratio(self, result: Evaluation, names: tuple[str, ...] | None = None) -> np.ndarray:
-        """``(n,)`` smallest budget / used over the budget constraints (or over ``names``;
-        >= 1: fits)."""
-        totals = result.resources()
-        ratio = np.ones(result.n_designs)
-        for name, budget in self.model.resource_budgets().items():
-            if names is not None and name not in names:
-                continue
-            used = totals[name].astype(float)
-            ratio = np.minimum(ratio, np.where(used > 0, budget / np.maximum(used, 1), 1.0))
-        return ratio
-
-    def _repair_shapes(self, designs: DesignBatch) -> DesignBatch:
-        """Per-accelerator shape rules, in closed form.
-
-        Both templates: ``dup > 1`` only on attention-only accelerators.  ``ssr`` also: not
-        both ``a, c > 8``; ``a*c <= 48``; the cascade ``b`` shortened until the array fits
-        the columns.  (The ``fpga`` template's other shape rules -- ``a, c`` multiples of 2
-        or 3 up to 32, ``b`` a power of two in range -- hold for every decoded genome,
-        since they are the value tables.)
-        """
-        params = designs.params.copy()
-        a, b, c, dup = (params[:, :, i] for i in range(4))
-        on = designs.assignment[:, None, :] == np.arange(designs.max_accelerators)[None, :, None]
-        act = self.model.workload.shape_arrays()["activation_rhs"]
-        attention_only = on.any(axis=2) & ~(on & ~act).any(axis=2)
-        dup[:] = np.where(attention_only, dup, np.minimum(dup, 1))
-        if self.model.cost_model != "ssr":
-            return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
-        s = self.model.platform.ssr
-        both = (a > s.ac_both_max) & (c > s.ac_both_max)
-        a_le_c = a <= c
-        a[:] = np.where(both & a_le_c, s.ac_both_max, a)
-        c[:] = np.where(both & ~a_le_c, s.ac_both_max, c)
-        too_big = a * c > s.ac_max
-        a_ge_c = a >= c
-        a[:] = np.where(too_big & a_ge_c, np.maximum(1, s.ac_max // np.maximum(c, 1)), a)
-        c[:] = np.where(too_big & ~a_ge_c, np.maximum(1, s.ac_max // np.maximum(a, 1)), c)
-        used = a > 0
-        _, _, cols = broadcast_and_columns(np.maximum(a, 1), np.ones_like(b), np.maximum(c, 1))
-        b_cap = np.maximum(1, self.model.platform.budget.columns // np.maximum(cols, 1))
-        b_values = self.values["b"]
-        b[:] = np.where(used, b_values[value_index(b_values, np.minimum(b, b_cap))], 0)
-        return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
-
-    def _offload_weights(self, designs: DesignBatch, result: Evaluation, index: np.ndarray) -> DesignBatch:
-        """Designs ``index`` of ``result`` over their RAM budget: where the space lets
-        accelerators stream their weights (``stream``), the accelerator holding the most
-        weight bytes on chip streams them instead."""
-        if "stream" not in self.values or self.values["stream"].max() < 1:
-            return designs
-        held = result.accelerators["weight_bytes"][index]
-        ram_over = self._budget_ratio(result, ("bram", "uram"))[index] < 1.0
-        target = np.argmax(held, axis=1)
-        flip = ram_over & (held.max(axis=1) > 0)
-        params = designs.params.copy()
-        column = self.param_names.index("stream")
-        rows = np.flatnonzero(flip)
-        params[rows, target[rows], column] = 1
-        return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
-
-    def _shrink(self, designs: DesignBatch, ratio: np.ndarray, keep: np.ndarray | None = None) -> DesignBatch:
-        """Scale every accelerator of over-budget designs by ``ratio`` (cascade first);
-        every shrunk parameter is snapped to its value table.  Designs with any ``keep``
-        entry set were repaired otherwise this round and are left as they are."""
-        if not self.n_params:
-            return designs
-        if keep is not None and keep.any():
-            rest = ~keep.reshape(len(ratio), -1).any(axis=1)
-            if not rest.any():
-                return designs
-            return designs.replaced(rest, self._shrink(designs.take(rest), ratio[rest]))
-        params = designs.params.copy()
-        f = np.clip(ratio, 0.05, 0.97)[:, None]
-        names = self.param_names
-        used = params[:, :, 0] > 0
-        if "b" in names:
-            bi = names.index("b")
-            b = params[:, :, bi]
-            new_b = self.values["b"][value_index(self.values["b"], np.maximum(1, np.floor(b * f)))]
-            rest = f * b / np.maximum(new_b, 1)  # the part the cascade could not absorb
-            params[:, :, bi] = np.where(used, new_b, 0)
-        else:
-            rest = f
-        scale = np.sqrt(np.clip(rest, 0.0, 1.0))
-        for name in ("a", "c"):
-            i = names.index(name)
-            shrunk = np.maximum(1, np.floor(params[:, :, i] * scale)).astype(np.int64)
-            shrunk = self.values[name][value_index(self.values[name], shrunk)]
-            params[:, :, i] = np.where(used & (rest < 0.999), shrunk, params[:, :, i])
-        return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
 
 
 def group_preset(name: str) -> tuple[tuple[str, ...], ...]:

@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ssropt.objectives.design_file import design_to_spec, load_design
-    from ssropt.objectives.model import CostModel
+    from ssropt.objectives.models import CostModel
     from ssropt.report import evaluation_record, format_record
 
     parsed = load_design(args.design)

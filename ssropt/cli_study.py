@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ssropt.errors import SsroptError
-from ssropt.spaces.options import CONFIGURATORS
+from ssropt.spaces.configured import configurator_choices, default_configurator
 from ssropt.storage import DEFAULT_STORAGE
 
 
@@ -145,7 +145,7 @@ def add_batch_argument(p: argparse.ArgumentParser) -> None:
 def add_configurator_argument(group) -> None:
     """``--configurator`` (run, create-study, bench)."""
     group.add_argument(
-        "--configurator", default="auto", choices=("auto", *CONFIGURATORS),
+        "--configurator", default="auto", choices=("auto", *configurator_choices()),
         help="how each accelerator's parameters are chosen: ssr = configured the SSR way for "
         "its share of the chip (the genome is the batch and the assignment), none = searched "
         "as genes; auto (default) = ssr for the hybrid space of the ssr cost model, else none",
@@ -153,10 +153,10 @@ def add_configurator_argument(group) -> None:
 
 
 def resolve_configurator(choice: str, cost_model: str, family: str) -> str:
-    """``auto`` -> ``ssr`` for the hybrid space of the ``ssr`` cost model, else ``none``."""
+    """``auto`` -> the cost model's own configurator for the hybrid space, else ``none``."""
     if choice != "auto":
         return choice
-    return "ssr" if cost_model == "ssr" and family == "hybrid" else "none"
+    return default_configurator(cost_model, family)
 
 
 def add_search_arguments(p: argparse.ArgumentParser) -> None:

@@ -213,8 +213,11 @@ def plan_family(
 
 def configurators_of(base: StudyConfig) -> tuple[str, ...]:
     """The ways a family's accelerators are configured in a comparison: searched as genes,
-    and also by the SSR configurator where the cost model has one (``ssr``)."""
-    return ("none", "ssr") if base.cost_model == "ssr" else ("none",)
+    and also by the cost model's own configurator where it has one."""
+    from ssropt.spaces.configured import NO_CONFIGURATOR, default_configurator
+
+    own = default_configurator(base.cost_model, "hybrid")
+    return (NO_CONFIGURATOR,) if own == NO_CONFIGURATOR else (NO_CONFIGURATOR, own)
 
 
 def plan_families(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ssropt.objectives.design import DesignBatch
 from ssropt.errors import SsroptError
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.design import DesignBatch
+from ssropt.objectives.models import CostModel
 
 
 def draw_gantt(model: CostModel, designs: DesignBatch, index: int, path: str) -> None:

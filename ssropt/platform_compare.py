@@ -57,13 +57,14 @@ def plan_platforms(
 ) -> list[FamilyPlan]:
     """One validated hybrid-space plan per platform, each with its default cost model."""
     from ssropt.objectives.platforms import default_cost_model, load_platform
+    from ssropt.spaces.configured import default_configurator
 
     plans = []
     for name in platforms:
         platform = load_platform(name)
         cost_model = default_cost_model(platform)
         config = replace(base, platform=name, cost_model=cost_model)
-        configurator = "ssr" if cost_model == "ssr" else "none"  # as `ssropt run` by default
+        configurator = default_configurator(cost_model, "hybrid")  # as `ssropt run` by default
         plans.append(
             plan_family(config, "hybrid", f"{study_prefix}-{platform.name}", exhaustive_limit, configurator)
         )

@@ -18,7 +18,7 @@ import math
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.design_file import parse_design
 from ssropt.objectives.evaluation import Evaluation
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
 
 
 def evaluate(design: dict) -> dict:

@@ -20,7 +20,7 @@ import numpy as np
 import optuna
 
 from ssropt.errors import SsroptError
-from ssropt.objectives.model import MODEL_VERSION, CostModel
+from ssropt.objectives.models import MODEL_VERSION, CostModel
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.spec import workload_from_spec
 from ssropt.spaces import DIRECTIONS, OBJECTIVE_NAMES, Space, SpaceEvaluation, SpaceOptions

@@ -39,7 +39,7 @@ class FpgaResources:
 
 @dataclass(frozen=True)
 class FpgaPower:
-    """Constants of the FPGA power model (``ssropt.objectives.fpga.fpga_power_w``).
+    """Constants of the FPGA power model (``ssropt.objectives.models.fpga.model.fpga_power_w``).
 
     P = static_w + dsp_w * blocks + bram_w * BRAM + uram_w * URAM
         + dynamic_j_per_op_<dtype> * ops/s.

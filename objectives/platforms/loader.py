@@ -103,9 +103,9 @@ def _load_file(path: Path) -> Platform:
 
 def _cost_model_names() -> tuple[str, ...]:
     """The registered cost models (imported here, not above: the models read platforms)."""
-    from ssropt.objectives.platforms.platform import COST_MODEL_SECTIONS
+    from ssropt.objectives.models.registry import cost_model_names
 
-    return tuple(COST_MODEL_SECTIONS)
+    return cost_model_names()
 
 
 def _build(cls, table, path: Path, prefix: str, skip=frozenset(), given=None):

@@ -104,25 +104,6 @@ class Platform:
         missing = [t for t in tables if getattr(self, t) is None]
         return missing + [f"dtype.{dtype}.{t}" for t in dtype_tables if getattr(data_type, t) is None]
 
-    def require(self, cost_model: str, dtype: str) -> None:
-        """Raise PlatformError unless this platform has every table ``cost_model`` reads."""
-        missing = self.missing_tables(*COST_MODEL_SECTIONS[cost_model], dtype)
-        if missing:
-            raise PlatformError(
-                f"platform {self.name} ({self.family}) cannot run cost model {cost_model!r}: "
-                f"no [{missing[0]}] table in {self.source}; its default cost model is "
-                f"{self.default_cost_model!r}"
-            )
-
-
-#: tables each cost model reads (top level; per data type)
-COST_MODEL_SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "ssr": (("aie", "pl", "physical", "budget", "ssr", "power"), ("ssr",)),
-    "charm": (("aie", "pl", "physical", "budget", "charm", "power"), ("charm",)),
-    "fpga": (("fpga",), ("fpga",)),
-    "gpu-roofline": (("gpu",), ("gpu",)),
-}
-
 
 def default_cost_model(platform: Platform) -> str:
     """The cost model ``platform`` is evaluated with when none is named."""

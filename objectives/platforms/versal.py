@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: the budgets of :class:`Resources` that a design's accelerators share (their totals must
+#: fit); ``columns`` bounds each accelerator on its own
+SHARED_BUDGETS = ("aie", "plio_in", "plio_out", "bram", "uram")
+
 
 @dataclass(frozen=True)
 class AieArray:

@@ -26,8 +26,8 @@ import json
 import tomllib
 from pathlib import Path
 
-from ssropt.objectives.workloads.hf_config import from_hf_config
 from ssropt.objectives.workloads.graph import Workload, WorkloadError, gemm_chain
+from ssropt.objectives.workloads.hf_config import from_hf_config
 from ssropt.objectives.workloads.zoo import build_model
 
 FORMS = ("model", "hf_config", "gemms")

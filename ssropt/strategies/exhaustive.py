@@ -25,7 +25,7 @@ one with its parameter combination).
 Example:
     >>> from ssropt.objectives.workloads.zoo import build_model
     >>> from ssropt.objectives.platforms import load_platform
-    >>> from ssropt.objectives.model import CostModel
+    >>> from ssropt.objectives.models import CostModel
     >>> from ssropt.spaces import Space, SpaceOptions
     >>> space = Space(CostModel(build_model("deit-t", tokens=192, embed_and_head=False),
     ...                         load_platform("vck190"), "int8"),

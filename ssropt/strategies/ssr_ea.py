@@ -50,10 +50,10 @@ from typing import Any
 
 import numpy as np
 
-from ssropt.objectives.design import relabel_by_first_use
 from ssropt.errors import SsroptError
+from ssropt.objectives.design import relabel_by_first_use
+from ssropt.spaces.configured import configurator_for
 from ssropt.spaces.space import Space
-from ssropt.objectives.models.ssr.configurator import configurator_for
 from ssropt.strategies.base import Strategy
 
 #: evaluations (population x iterations) each (k, batch) pair gets after its initial one

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ssropt.objectives.charm import evaluate_charm, kernel_cycles, layer_cycles, resources
 from ssropt.objectives.design import DesignBatch
+from ssropt.objectives.models.charm import charm_layer_cycles as layer_cycles
+from ssropt.objectives.models.charm import evaluate_charm, kernel_cycles, resources
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.graph import gemm_chain
 

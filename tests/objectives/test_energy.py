@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
+from ssropt.errors import SsroptError
 from ssropt.objectives.energy import (
     baseline_power_w,
     energy_j_per_image,
     energy_per_op_from_measurement,
     power_w,
 )
-from ssropt.errors import SsroptError
 from ssropt.objectives.platforms import PlatformError, load_platform
 
 # DAC'23 on-board VCK190 GEMM: (dtype, AIEs, achieved ops/s, board power W).

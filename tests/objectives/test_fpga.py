@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.fpga import array_values, cascade_values, compute_blocks, layer_cycles
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
+from ssropt.objectives.models.fpga import array_values, cascade_values, compute_blocks
+from ssropt.objectives.models.fpga import fpga_layer_cycles as layer_cycles
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.graph import gemm_chain
 

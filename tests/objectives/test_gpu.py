@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
 from ssropt.objectives.platforms import load_platform
-from ssropt.objectives.workloads.graph import Dependency, MatmulNode, NonlinearOp, Workload, gemm_chain
+from ssropt.objectives.workloads.graph import (
+    Dependency,
+    MatmulNode,
+    NonlinearOp,
+    Workload,
+    gemm_chain,
+)
 
 TINY_GPU = """\
 name = "tiny-gpu"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ssropt.objectives.workloads.hf_config import from_hf_config
 from ssropt.objectives.workloads.graph import WorkloadError
+from ssropt.objectives.workloads.hf_config import from_hf_config
 from ssropt.objectives.workloads.spec import workload_from_spec
 from ssropt.objectives.workloads.zoo import BLOCK_NODES, build_model
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
 from ssropt.objectives.platforms import (
     PLATFORM_DIR,
     PlatformError,

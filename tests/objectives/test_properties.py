@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
+from ssropt.objectives.models.lockstep.buffers import ceil_div, partition_factors
+from ssropt.objectives.models.ssr.accelerator import broadcast_and_columns
 from ssropt.objectives.platforms import load_platform
-from ssropt.objectives.ssr_accelerator import broadcast_and_columns, ceil_div, partition_factors
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces.options import SpaceOptions
 from ssropt.spaces.space import Space

@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 import pytest
 
-from ssropt.objectives.schedule import LockStepScheduler
+from ssropt.objectives.models.lockstep.schedule import LockStepScheduler
 from ssropt.objectives.workloads.zoo import build_model
 
 # node order of a block: q k v attn_qk attn_av proj fc1 fc2

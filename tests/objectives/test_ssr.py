@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.model import CostModel
-from ssropt.objectives.platforms import load_platform
-from ssropt.objectives.ssr_accelerator import (
+from ssropt.objectives.models import CostModel
+from ssropt.objectives.models.lockstep.buffers import partition_factors
+from ssropt.objectives.models.ssr.accelerator import (
     broadcast_and_columns,
     broadcast_factor,
     initiation_interval,
     kernel_cycles,
-    layer_cycles,
-    partition_factors,
     ram_banks,
 )
+from ssropt.objectives.models.ssr.accelerator import ssr_layer_cycles as layer_cycles
+from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.graph import gemm_chain
 from ssropt.objectives.workloads.zoo import build_model
 
@@ -320,7 +320,7 @@ def test_relayout_rule_by_hand_when_factors_mismatch(deit_model):
     # av -> proj (LHS into acc 0): m1 = 2 % 4 != 0, m2 = 4 % 2 = 0 -> floor(T_full' / C=2)
     #   with acc 1's X = ceil(192/128) = 2, Z = ceil(192/64) = 3:
     #   T_full' = ceil((1000/230) * (32*4*2) * (32*2*3) / 16) = ceil(13356.52) = 13357
-    ssr = deit_model._ssr
+    ssr = deit_model  # the CostModel is the SsrModel itself
     a, b, c, dup = (np.array([v]) for v in ([2, 4], [4, 2], [3, 2], [1, 1]))
     h1 = w2 = np.array([[32, 32]])
     x, z = np.array([[3, 2]]), np.array([[8, 3]])

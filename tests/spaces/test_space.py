@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceError, SpaceOptions, group_preset, parse_batch_sizes

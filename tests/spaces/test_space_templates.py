@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceError, SpaceOptions

@@ -7,21 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from ssropt.objectives.design import DesignBatch
 from ssropt.errors import SsroptError
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.design import DesignBatch
+from ssropt.objectives.models import CostModel
+from ssropt.objectives.models.ssr.configurator import SsrConfigurator
+from ssropt.objectives.models.ssr.search import TIME_BAND
+from ssropt.objectives.models.ssr.share import SPLIT_RESOURCES, ssr_share
 from ssropt.objectives.platforms import load_platform
+from ssropt.objectives.platforms.versal import SHARED_BUDGETS as BUDGET_CONSTRAINTS
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions
-from ssropt.spaces.space import BUDGET_CONSTRAINTS
-from ssropt.objectives.models.ssr.configurator import (
-    SPLIT_RESOURCES,
-    TIME_BAND,
-    SsrConfigurator,
-    configurator_for,
-    configure_genomes,
-    ssr_share,
-)
+from ssropt.spaces.configured import configurator_for, configure_genomes
 
 BUDGET = np.array([364, 156, 117, 867, 420])  # vck190: AIE, PLIO in/out, BRAM, URAM
 
@@ -154,7 +150,7 @@ def test_a_large_batch_widens_a_ram_share_instead_of_giving_up():
     """DeiT-T spatial at batch 6: the patch embedding's buffers outgrow its SSR share of
     RAM (SSR would give up on the assignment); the configurator widens that share and
     configures every accelerator, and the pipeline's throughput grows with the batch."""
-    from ssropt.objectives.models.ssr.configurator import configurator_for
+    from ssropt.spaces.configured import configurator_for
 
     model = CostModel(build_model("deit-t"), load_platform("vck190"), "int8")
     space = Space(model, SpaceOptions(family="spatial", batch_sizes=(1, 6), configurator="ssr"))

@@ -10,7 +10,7 @@ import pytest
 
 from ssropt.cli import main
 from ssropt.errors import SsroptError
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ssropt.errors import SsroptError
-from ssropt.objectives.model import CostModel
+from ssropt.objectives.models import CostModel
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions, group_preset

@@ -40,6 +40,7 @@ import numpy as np
 
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.evaluation import Evaluation
+from ssropt.objectives.models.base import CostModel
 from ssropt.objectives.platforms import Platform
 from ssropt.objectives.workloads.graph import Workload
 
@@ -48,15 +49,20 @@ RESOURCES = ("gpus",)
 NONLINEAR_INPUTS = {"add": 2}
 
 
-class GpuRoofline:
+class GpuRoofline(CostModel):
     """The ``gpu-roofline`` model bound to one workload, platform and data type."""
 
-    def __init__(self, workload: Workload, platform: Platform, dtype: str) -> None:
-        platform.require("gpu-roofline", dtype)
-        self.workload = workload
-        self.platform = platform
+    name = "gpu-roofline"
+    param_names = ()  # one device holding every node; the batch is the only variable
+    platform_tables = ("gpu",)
+    dtype_tables = ("gpu",)
+    single_device = True
+
+    def __init__(
+        self, workload: Workload, platform: Platform, dtype: str = "int8", cost_model: str | None = None
+    ) -> None:
+        super().__init__(workload, platform, dtype, cost_model)
         self.constants = platform.gpu
-        self.dtype_name = dtype
         self.bytes = platform.dtype(dtype).bytes
         self.peak = platform.dtype(dtype).gpu.peak_ops_per_s
         shapes = workload.shape_arrays()
@@ -71,7 +77,7 @@ class GpuRoofline:
             [workload.copies(workload.nodes[workload.index(op.after)]) for op in nonlinear], dtype=float
         )
 
-    def budgets(self) -> dict[str, int]:
+    def values(self) -> dict[str, np.ndarray]:
         return {}
 
     def kernel_time_s(self, batch: np.ndarray) -> np.ndarray:
@@ -93,7 +99,7 @@ class GpuRoofline:
         per_kernel = moved / g.memory_bandwidth_bytes_per_s + g.launch_overhead_s
         return (per_kernel * self.nl_copies).sum(axis=1)
 
-    def evaluate(self, designs: DesignBatch, detail: bool = True) -> Evaluation:
+    def _evaluate(self, designs: DesignBatch, detail: bool) -> Evaluation:
         n = designs.n_designs
         batch = designs.batch.astype(float)
         node_time = self.kernel_time_s(batch)

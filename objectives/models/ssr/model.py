@@ -8,7 +8,7 @@ Given complete designs (no search inside the model) it derives, vectorised over 
    RHS priced as transposed), BRAM/URAM banks with the cheapest placement, PLIO and
    placement columns (spec 6.2, 6.4, 6.6);
 3. the lock-step schedule of the batch and the buffer counts along it
-   (:mod:`ssropt.objectives.schedule`);
+   (:mod:`ssropt.objectives.models.lockstep.schedule`);
 4. the latency: for every step the slowest job, each job costing its layer time plus the
    re-layout of its outgoing moves (``cal_overhead``) plus, for layer 0 of an image, the
    DDR input time (spec 3.2, 3.3).
@@ -19,18 +19,20 @@ from __future__ import annotations
 import numpy as np
 
 from ssropt.objectives.design import DesignBatch
+from ssropt.objectives.energy import with_versal_power
 from ssropt.objectives.evaluation import RESOURCE_FIELDS, Evaluation, budget_violations
-from ssropt.objectives.lockstep import LockStep, relayout_ns
-from ssropt.objectives.platforms import DataType, Platform
-from ssropt.objectives.ssr_accelerator import (
+from ssropt.objectives.models.base import value_index
+from ssropt.objectives.models.lockstep.buffers import ceil_div, partition_factors, place_buffers
+from ssropt.objectives.models.lockstep.costing import relayout_ns
+from ssropt.objectives.models.lockstep.model import LockStepModel
+from ssropt.objectives.models.ssr.accelerator import (
     broadcast_and_columns,
-    ceil_div,
-    layer_cycles,
-    partition_factors,
-    place_buffers,
     ram_banks,
+    ssr_layer_cycles,
 )
-from ssropt.objectives.workloads.graph import Workload
+from ssropt.objectives.models.ssr.configurator import SsrConfigurator
+from ssropt.objectives.models.ssr.values import ssr_values
+from ssropt.objectives.platforms.versal import SHARED_BUDGETS
 
 
 def _acc_max(values: np.ndarray, on: np.ndarray) -> np.ndarray:
@@ -38,48 +40,39 @@ def _acc_max(values: np.ndarray, on: np.ndarray) -> np.ndarray:
     return np.where(on, values[:, None, :], 0).max(axis=2)
 
 
-class SsrModel:
-    """The ``ssr`` model bound to one workload, platform and data type.
+class SsrModel(LockStepModel):
+    """The ``ssr`` model bound to one workload, platform and data type."""
 
-    Keeps the lock-step schedule cache of the workload, so repeated evaluations of
-    designs that share an assignment and batch size reuse their schedule.
-    """
+    name = "ssr"
+    param_names = ("a", "b", "c", "dup", "h1", "w1", "w2")
+    param_defaults = {"dup": 1}
+    platform_tables = ("aie", "pl", "physical", "budget", "ssr", "power")
+    dtype_tables = ("ssr",)
+    hard_budgets = ("aie", "plio_in", "plio_out", "columns")
+    configurator_type = SsrConfigurator
 
-    def __init__(self, workload: Workload, platform: Platform, dtype: str) -> None:
-        self.workload = workload
-        self.platform = platform
-        self.dtype_name = dtype
-        self.dtype: DataType = platform.dtype(dtype)
-        self.lockstep = LockStep(workload)
-        self.scheduler = self.lockstep.scheduler
-        shapes = workload.shape_arrays()
-        self.m, self.k, self.n = shapes["m"], shapes["k"], shapes["n"]
-        self.repeat = shapes["repeat"]
-        self.activation_rhs = shapes["activation_rhs"]
-        self.copies = shapes["copies"]
-        self.heads = int(self.repeat.max())
-        self.deps = self.lockstep.deps
+    def values(self) -> dict[str, np.ndarray]:
+        return ssr_values(self.workload, self.platform, self.dtype)
+
+    def resource_budgets(self) -> dict[str, float]:
+        budget = self.platform.budget
+        return {name: getattr(budget, name) for name in SHARED_BUDGETS}
 
     # ------------------------------------------------------------------------------------
-    def evaluate(self, designs: DesignBatch, detail: bool = True) -> Evaluation:
+    def _evaluate(self, designs: DesignBatch, detail: bool) -> Evaluation:
         """Evaluate N designs; ``detail=False`` skips the latency breakdown (NaN)."""
         p = self.platform
         s = p.ssr
-        dt = self.dtype.bytes
-        n, n_slots = designs.n_designs, designs.max_accelerators
-        assign = designs.assignment.astype(np.int64)
-        n_acc = assign.max(axis=1) + 1
-        slot_used = np.arange(n_slots)[None, :] < n_acc[:, None]
+        dt = self.data_type.bytes
+        n = designs.n_designs
+        layout = self.layout(designs)
+        assign, slot_used, on, node = layout.assign, layout.used, layout.on, layout.node
         params = np.where(slot_used[:, :, None], designs.params, 1).astype(np.int64)
         a, b, c, dup, h1, w1, w2 = (params[:, :, i] for i in range(7))
-        on = assign[:, None, :] == np.arange(n_slots)[None, :, None]  # (n, A, J)
-
-        def node(x):
-            return np.take_along_axis(x, assign, axis=1)
 
         na, nb, nc, ndup, nh1, nw1, nw2 = (node(x) for x in (a, b, c, dup, h1, w1, w2))
-        cycles = layer_cycles(
-            self.m, self.k, self.n, self.repeat, na, nb, nc, ndup, nh1, nw1, nw2, p, self.dtype
+        cycles = ssr_layer_cycles(
+            self.m, self.k, self.n, self.repeat, na, nb, nc, ndup, nh1, nw1, nw2, p, self.data_type
         )
         cycle_s = 1.0 / p.aie.clock_hz / (p.pl.clock_hz / p.pl.reference_clock_hz)
         node_time = cycles * cycle_s
@@ -91,7 +84,7 @@ class SsrModel:
         y_mha = ceil_div(np.where(on_mha, self.k, 0).max(axis=2), b * w1)
         z_mha = ceil_div(np.where(on_mha, self.n, 0).max(axis=2), c * w2)
         weights_only = ~on_mha.any(axis=2)
-        attention_only = on.any(axis=2) & ~(on & ~self.activation_rhs[None, None, :]).any(axis=2)
+        attention_only = layout.attention_only
         lhs_bytes, rhs_bytes = h1 * w1 * dt, w1 * w2 * dt
         resident = (
             ceil_div(self.k, nb * nw1) * nw1 * ceil_div(self.n, nc * nw2) * nw2 * dt * self.copies
@@ -196,10 +189,11 @@ class SsrModel:
             "partition_alignment": misaligned.sum(axis=1),
             "unused_accelerator": empty.sum(axis=1),
         }
-        return self.lockstep.evaluation(
+        result = self.lockstep.evaluation(
             designs, times, steps=steps, cycles=cycles, node_time=node_time,
             accelerators=acc, violations=violations,
         )
+        return with_versal_power(result, p, self.dtype, designs.batch)
 
     # ------------------------------------------------------------------------------------
     def _relayout(self, a, c, dup, h1, w2, x, z, b, part, assign) -> list[np.ndarray]:
@@ -209,8 +203,43 @@ class SsrModel:
         through one PLIO port at the PL clock, whatever the operand role.
         """
         s = self.platform.ssr
-        words_per_cycle = s.relayout_port_bits // (8 * self.dtype.bytes)
+        words_per_cycle = s.relayout_port_bits // (8 * self.data_type.bytes)
         ns_per_cycle = 1e9 / s.relayout_clock_hz
         footprint = (h1 * a * x) * (w2 * c * z)
         t_full = np.ceil(ns_per_cycle * footprint / words_per_cycle)
         return relayout_ns(self.deps, assign, a, b, c, dup, part, {0: t_full, 1: t_full, 2: t_full})
+
+    # -- search support --------------------------------------------------------------------
+    def repair_shapes(self, designs: DesignBatch, values: dict[str, np.ndarray]) -> DesignBatch:
+        """The ``dup`` rule of every lock-step template, then the AIE array rules: not both
+        ``a, c > 8``; ``a*c <= 48``; the cascade ``b`` shortened (to a value of ``values``)
+        until the array fits the placement columns."""
+        designs = super().repair_shapes(designs, values)
+        params = designs.params.copy()
+        a, b, c = (params[:, :, i] for i in range(3))
+        s = self.platform.ssr
+        both = (a > s.ac_both_max) & (c > s.ac_both_max)
+        a_le_c = a <= c
+        a[:] = np.where(both & a_le_c, s.ac_both_max, a)
+        c[:] = np.where(both & ~a_le_c, s.ac_both_max, c)
+        too_big = a * c > s.ac_max
+        a_ge_c = a >= c
+        a[:] = np.where(too_big & a_ge_c, np.maximum(1, s.ac_max // np.maximum(c, 1)), a)
+        c[:] = np.where(too_big & ~a_ge_c, np.maximum(1, s.ac_max // np.maximum(a, 1)), c)
+        used = a > 0
+        _, _, cols = broadcast_and_columns(np.maximum(a, 1), np.ones_like(b), np.maximum(c, 1))
+        b_cap = np.maximum(1, self.platform.budget.columns // np.maximum(cols, 1))
+        b_values = values["b"]
+        b[:] = np.where(used, b_values[value_index(b_values, np.minimum(b, b_cap))], 0)
+        return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)
+
+    def latency_lower_bound(self) -> float:
+        """The DDR input of one image plus one launch overhead per layer on the longest
+        dependency chain."""
+        workload, p = self.workload, self.platform
+        depth = np.ones(workload.n_layers, dtype=np.int64)
+        for src, dst, _ in workload.unrolled_edges():
+            depth[dst] = max(depth[dst], depth[src] + 1)
+        cycle_s = 1.0 / p.aie.clock_hz / (p.pl.clock_hz / p.pl.reference_clock_hz)
+        launch = depth.max() * p.ssr.launch_cycles * cycle_s
+        return p.ssr.input_bytes_per_image / p.ssr.input_bandwidth_bytes_per_s + launch

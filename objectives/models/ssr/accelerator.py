@@ -5,7 +5,8 @@ nodes (``(n, J)``) and returns arrays of the same leading shape.  Section number
 to the SSR estimator specification (``AccelLayer`` ``Esti_SSR_Embed+Block+ClassBlock``):
 ``cdse_on_chip`` (single-AIE kernel, layer time, local memory, PLIO, placement),
 ``broadcast_tuning`` (broadcast factors, placement columns, partition alignment) and
-``buffer_sel.buff_count_0`` (BRAM/URAM banks).
+``buffer_sel.buff_count_0`` (BRAM/URAM banks).  The partition and placement rules the
+``fpga`` template shares live in :mod:`ssropt.objectives.models.lockstep.buffers`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,8 @@ import functools
 
 import numpy as np
 
+from ssropt.objectives.models.lockstep.buffers import ceil_div
 from ssropt.objectives.platforms import DataType, Platform
-
-
-def ceil_div(a, b):
-    """Integer ceil(a / b) for non-negative integer arrays."""
-    return -(-np.asarray(a) // np.asarray(b))
 
 
 def initiation_interval(w1: np.ndarray, kernel) -> np.ndarray:
@@ -49,7 +46,7 @@ def kernel_cycles(h1, w1, w2, b, platform: Platform, dtype: DataType) -> np.ndar
     return np.maximum(np.maximum(h1 * w1 * dt // 4, w1 * w2 * dt // 4), compute)
 
 
-def layer_cycles(m, k, n, repeat, a, b, c, dup, h1, w1, w2, platform: Platform, dtype: DataType):
+def ssr_layer_cycles(m, k, n, repeat, a, b, c, dup, h1, w1, w2, platform: Platform, dtype: DataType):
     """AIE cycles of one layer instance, heads included (6.5), before the PL clock scaling.
 
     cycles = ceil(R/dup) * [launch + rd*T_aie + iter*(rd-1) + cascade*(b+1)
@@ -132,72 +129,3 @@ def ram_banks(lanes, depth_words, ram_type, platform: Platform):
     bram = lanes * -(-width // (s.bram_width_bits // ram_type)) * np.ceil(depth_words / (s.bram_depth * ram_type))
     uram = lanes * -(-width // s.uram_width_bits) * np.ceil(depth_words / s.uram_depth)
     return bram.astype(np.int64), uram.astype(np.int64)
-
-
-def partition_factors(a, b, c, dup, assign, deps) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Bank partition factors of every accelerator from all its producers (6.6, fixed).
-
-    A consumer's LHS banks must split rows into a multiple of the producer's ``A`` and
-    columns into a multiple of its effective ``C' = C * dup_p / dup``; an RHS swaps the
-    roles, a transposed RHS swaps them back.  Since lcm is associative the factors are
-    ``lcm(own dimension, every producer's) / own dimension``, whatever the order.
-
-    Args:
-        a, b, c, dup: ``(n, A)`` accelerator arrays.
-        assign: ``(n, J)`` accelerator of every node.
-        deps: ``(src node, dst node, role code, ...)`` tuples; role 0 LHS, 1 RHS, 2 RHS^T.
-
-    Returns:
-        ``{"aL", "bL", "bR", "cR"} -> (n, A)`` factors, and ``(n,)`` the number of
-        dependencies whose producer columns ``C * dup_p`` do not divide by ``dup``.
-    """
-    n = a.shape[0]
-    rows = np.arange(n)
-    need = {"aL": a.copy(), "bL": b.copy(), "bR": b.copy(), "cR": c.copy()}
-    dup_mismatch = np.zeros(n, dtype=np.int64)
-    for src, dst, role, *_ in deps:
-        producer, consumer = assign[:, src], assign[:, dst]
-        pa, pc, pdup = a[rows, producer], c[rows, producer], dup[rows, producer]
-        cdup = dup[rows, consumer]
-        dup_mismatch += (pc * pdup) % cdup != 0
-        pc_eff = np.maximum(pc * pdup // cdup, 1)
-        pairs = {0: (("aL", pa), ("bL", pc_eff)), 1: (("bR", pa), ("cR", pc_eff)),
-                 2: (("bR", pc_eff), ("cR", pa))}[role]
-        for name, value in pairs:
-            need[name][rows, consumer] = np.lcm(need[name][rows, consumer], value)
-    own = {"aL": a, "bL": b, "bR": b, "cR": c}
-    return {k: need[k] // own[k] for k in need}, dup_mismatch
-
-
-def place_buffers(bram, uram, weight_bram, weight_uram, bram_budget, uram_weight, first_node):
-    """Cheapest feasible BRAM/URAM placement of every buffer of every accelerator.
-
-    Each buffer (``bram``/``uram``: ``(n, A, sides)`` banks if placed in BRAM or in URAM)
-    goes to the cheaper memory by score ``BRAM + uram_weight * URAM``; when the design's
-    BRAM total then exceeds ``bram_budget``, buffers move to URAM, those saving the most
-    BRAM per URAM first, until BRAM fits (``buff_count_0``'s placement choice made jointly
-    over the accelerators that share the chip's budget).  Ties are broken by the first
-    node of each accelerator (``first_node``, ``(n, A)``), so relabelling accelerators
-    never changes the placement.  Returns per-accelerator ``(bram, uram)`` including the
-    weight banks.
-    """
-    n, width, sides = bram.shape
-    to_uram = uram_weight * uram < bram
-    b_total = np.where(to_uram, 0, bram).sum(axis=(1, 2)) + weight_bram.sum(axis=1)
-    saved = np.where(to_uram, 0, bram).reshape(n, -1)
-    cost = np.where(to_uram, 0, uram).reshape(n, -1)
-    gain = np.where(saved > 0, saved / np.maximum(cost, 1), -1.0)
-    row = np.repeat(np.arange(n), width * sides)
-    tie = np.repeat(first_node, sides, axis=1).ravel() * sides + np.tile(np.arange(sides), n * width)
-    order = np.lexsort((tie, -gain.ravel(), row)).reshape(n, -1) - (np.arange(n) * width * sides)[:, None]
-    saved_sorted = np.take_along_axis(saved, order, axis=1)
-    excess = (b_total - bram_budget)[:, None]
-    cumulative = np.cumsum(saved_sorted, axis=1)
-    # move every buffer up to and including the first one that brings BRAM within budget
-    move_sorted = (cumulative - saved_sorted < excess) & (saved_sorted > 0)
-    move = np.zeros_like(move_sorted)
-    np.put_along_axis(move, order, move_sorted, axis=1)
-    to_uram = to_uram | move.reshape(n, width, sides)
-    out_bram = np.where(to_uram, 0, bram).sum(axis=2) + weight_bram
-    out_uram = np.where(to_uram, uram, 0).sum(axis=2) + weight_uram
-    return out_bram, out_uram

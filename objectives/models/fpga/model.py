@@ -4,7 +4,7 @@ This is the FPGA variant of the SSR estimator (spec section 8, ``Acc_FPGA``): ea
 accelerator is an ``a x b x c`` array of PEs (one MAC per cycle each), replicated ``dup``
 times over attention heads; weights and activations stay on chip; producers write into
 their consumers' input buffers; the batch runs on the same lock-step schedule as the
-Versal ``ssr`` model (:mod:`ssropt.objectives.lockstep`).  Per design, vectorised:
+Versal ``ssr`` model (:mod:`ssropt.objectives.models.lockstep.costing`).  Per design, vectorised:
 
 1. per node: ``ceil(M/a) ceil(K/b) ceil(N/c) * ceil(R/dup)`` cycles at the fabric clock;
 2. per accelerator: buffer depths ``x, y, z = ceil(max M / a), ceil(max K / b),
@@ -48,42 +48,21 @@ from __future__ import annotations
 import numpy as np
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.energy import _non_negative
+from ssropt.objectives.energy import energy_j_per_image
 from ssropt.objectives.evaluation import Evaluation, budget_violations
-from ssropt.objectives.lockstep import LockStep, relayout_ns
-from ssropt.objectives.platforms import Platform, PlatformError
-from ssropt.objectives.platforms.fpga import FpgaConstants
-from ssropt.objectives.ssr_accelerator import ceil_div, partition_factors, place_buffers
+from ssropt.objectives.models.fpga.power import fpga_power_w
+from ssropt.objectives.models.fpga.values import cascade_values, fpga_values, pack
+from ssropt.objectives.models.lockstep.buffers import ceil_div, partition_factors, place_buffers
+from ssropt.objectives.models.lockstep.costing import relayout_ns
+from ssropt.objectives.models.lockstep.model import LockStepModel
+from ssropt.objectives.platforms import Platform
 from ssropt.objectives.workloads.graph import Workload
 
 RESOURCES = ("dsp", "bram", "uram")
-ACCELERATOR_FIELDS = ("pe", "dsp", "bram", "uram", "x", "y", "z", "weight_bytes", "streamed_bytes")
-
-
-# -- value rules ----------------------------------------------------------------------------
-def pack(constants: FpgaConstants, dtype_bytes: int) -> int:
-    """Elements per buffer word (``DATA_PACK_B``): ``lane_width_bits / (8 DT)``."""
-    return max(constants.lane_width_bits // (8 * dtype_bytes), 1)
-
-
-def array_values(constants: FpgaConstants) -> np.ndarray:
-    """Allowed ``a`` and ``c``: ``<= array_dim_max`` and a multiple of a named factor."""
-    dims = np.arange(1, constants.array_dim_max + 1)
-    ok = np.zeros(dims.shape, dtype=bool)
-    for factor in constants.array_dim_factors:
-        ok |= dims % factor == 0
-    return dims[ok]
-
-
-def cascade_values(constants: FpgaConstants, dtype_bytes: int) -> np.ndarray:
-    """Allowed ``b``: powers of two from ``pack`` to ``lane_width_max_bits / (8 DT)``."""
-    low, high = pack(constants, dtype_bytes), max(constants.lane_width_max_bits // (8 * dtype_bytes), 1)
-    values = [1 << p for p in range(0, 31) if low <= (1 << p) <= high]
-    return np.array(values, dtype=np.int64)
 
 
 # -- equations ------------------------------------------------------------------------------
-def layer_cycles(m, k, n, repeat, a, b, c, dup) -> np.ndarray:
+def fpga_layer_cycles(m, k, n, repeat, a, b, c, dup) -> np.ndarray:
     """Fabric cycles of one layer instance, heads included:
     ``ceil(M/a) * ceil(K/b) * ceil(N/c) * ceil(R/dup)`` (no fill, drain or launch)."""
     return ceil_div(m, a) * ceil_div(k, b) * ceil_div(n, c) * ceil_div(repeat, dup)
@@ -102,74 +81,48 @@ def ram_blocks(lanes, depth_words, width_bits: int, block_width_bits: int, block
     return (np.asarray(lanes) * per_lane).astype(np.int64)
 
 
-def fpga_power_w(platform: Platform, dtype_name: str, *, dsp, bram, uram, ops_per_s, offchip_bytes_per_s=0.0) -> np.ndarray:
-    """Average power (W) of N designs: static + clocked compute blocks + RAM blocks + the
-    dynamic energy of the work (``dynamic_j_per_op_<dtype>``) + the off-chip weight reads
-    (``[fpga.memory] energy_j_per_byte``); every constant an estimate documented in the
-    platform TOML."""
-    power = platform.fpga.power
-    memory = platform.fpga.memory
-    j_per_byte = memory.energy_j_per_byte if memory else 0.0
-    field = f"dynamic_j_per_op_{dtype_name}"
-    if not hasattr(power, field):
-        raise PlatformError(f"no dynamic energy per op for dtype {dtype_name!r} on platform {platform.name}")
-    return (
-        power.static_w
-        + power.dsp_w * _non_negative("dsp", dsp)
-        + power.bram_w * _non_negative("bram", bram)
-        + power.uram_w * _non_negative("uram", uram)
-        + getattr(power, field) * _non_negative("ops_per_s", ops_per_s)
-        + j_per_byte * _non_negative("offchip_bytes_per_s", offchip_bytes_per_s)
-    )
-
-
 # -- the model ------------------------------------------------------------------------------
-class FpgaModel:
+class FpgaModel(LockStepModel):
     """The ``fpga`` template bound to one workload, platform and data type."""
 
-    def __init__(self, workload: Workload, platform: Platform, dtype: str) -> None:
-        platform.require("fpga", dtype)
-        self.workload = workload
-        self.platform = platform
-        self.dtype_name = dtype
-        self.dtype = platform.dtype(dtype)
-        self.constants = platform.fpga
-        self.kernel = self.dtype.fpga
-        self.pack = pack(self.constants, self.dtype.bytes)
-        self.lockstep = LockStep(workload)
-        self.scheduler = self.lockstep.scheduler
-        shapes = workload.shape_arrays()
-        self.m, self.k, self.n = shapes["m"], shapes["k"], shapes["n"]
-        self.repeat = shapes["repeat"]
-        self.activation_rhs = shapes["activation_rhs"]
-        self.copies = shapes["copies"]
-        self.heads = int(self.repeat.max())
+    name = "fpga"
+    param_names = ("a", "b", "c", "dup", "stream")  # stream: 1 = weights from off-chip memory
+    param_defaults = {"dup": 1, "stream": 0}
+    platform_tables = ("fpga",)
+    dtype_tables = ("fpga",)
+    hard_budgets = ("dsp",)
 
-    def budgets(self) -> dict[str, int]:
+    def __init__(
+        self, workload: Workload, platform: Platform, dtype: str = "int8", cost_model: str | None = None
+    ) -> None:
+        super().__init__(workload, platform, dtype, cost_model)
+        self.constants = platform.fpga
+        self.kernel = self.data_type.fpga
+        self.pack = pack(self.constants, self.data_type.bytes)
+
+    def values(self) -> dict[str, np.ndarray]:
+        return fpga_values(self.workload, self.platform, self.dtype)
+
+    def resource_budgets(self) -> dict[str, float]:
         budget = self.constants.budget
         return {name: getattr(budget, name) for name in RESOURCES}
 
-    def evaluate(self, designs: DesignBatch, detail: bool = True) -> Evaluation:
+    def _evaluate(self, designs: DesignBatch, detail: bool) -> Evaluation:
         """Evaluate N designs; ``detail=False`` skips the latency breakdown (NaN)."""
         p, kernel = self.constants, self.kernel
-        dt, words = self.dtype.bytes, self.pack
-        n, n_slots = designs.n_designs, designs.max_accelerators
-        assign = designs.assignment.astype(np.int64)
-        n_acc = assign.max(axis=1) + 1
-        used = np.arange(n_slots)[None, :] < n_acc[:, None]
+        dt, words = self.data_type.bytes, self.pack
+        n = designs.n_designs
+        layout = self.layout(designs)
+        assign, used, on, node = layout.assign, layout.used, layout.on, layout.node
         safe = np.array([1, words, 1, 1])  # harmless values for unused slots
         given = designs.params.astype(np.int64)
         params = np.maximum(np.where(used[:, :, None], given[:, :, :4], safe), 1)
         a, b, c, dup = (params[:, :, i] for i in range(4))
         stream_given = given[:, :, 4] if given.shape[2] > 4 else np.zeros_like(a)
         stream = used & (stream_given > 0)
-        on = assign[:, None, :] == np.arange(n_slots)[None, :, None]  # (n, A, J)
         weights = ~self.activation_rhs  # nodes whose RHS is a weight matrix
 
-        def node(values):
-            return np.take_along_axis(values, assign, axis=1)
-
-        cycles = layer_cycles(self.m, self.k, self.n, self.repeat, node(a), node(b), node(c), node(dup))
+        cycles = fpga_layer_cycles(self.m, self.k, self.n, self.repeat, node(a), node(b), node(c), node(dup))
         node_time = cycles / p.clock_hz
         # -- weights streamed from off-chip memory (our extension, see module docstring):
         # a job's time is the slower of its compute and its weight read at the stream share
@@ -188,7 +141,7 @@ class FpgaModel:
         x, y, z = ceil_div(acc_max(self.m, on), a), ceil_div(acc_max(self.k, on), b), ceil_div(acc_max(self.n, on), c)
         on_mha = on & self.activation_rhs[None, None, :]
         y_mha, z_mha = ceil_div(acc_max(self.k, on_mha), b), ceil_div(acc_max(self.n, on_mha), c)
-        attention_only = on.any(axis=2) & ~(on & ~self.activation_rhs[None, None, :]).any(axis=2)
+        attention_only = layout.attention_only
 
         # -- bank partitions against every producer, b counted in buffer words
         lanes_b = ceil_div(b, words)
@@ -258,7 +211,7 @@ class FpgaModel:
             factor_ok = (factor_ok[0] | (a % f == 0), factor_ok[1] | (c % f == 0))
         b_allowed = cascade_values(p, dt)
         heads_ok = (self.heads % dup == 0) & ((dup == 1) | attention_only)
-        violations = budget_violations(acc, self.budgets())
+        violations = budget_violations(acc, self.resource_budgets())
         violations |= {
             "array_dim": np.where(used, np.maximum(a, c), 0).max(axis=1) - p.array_dim_max,
             "array_factor": count(~(factor_ok[0] & factor_ok[1])),
@@ -268,7 +221,35 @@ class FpgaModel:
             "unused_accelerator": count(~on.any(axis=2)),
             "stream_without_memory": count(stream) if p.memory is None else np.zeros(n),
         }
-        return self.lockstep.evaluation(
+        result = self.lockstep.evaluation(
             designs, times, steps=schedules.steps, cycles=cycles, node_time=node_time,
             accelerators=acc, violations=violations,
         ).with_resources(RESOURCES)
+        totals = result.resources()
+        result.power_w = fpga_power_w(
+            self.platform, self.dtype, dsp=totals["dsp"], bram=totals["bram"], uram=totals["uram"],
+            ops_per_s=result.throughput_ops_per_s,
+            offchip_bytes_per_s=result.accelerators["streamed_bytes"].sum(axis=1) * result.images_per_s,
+        )
+        result.energy_j_per_image = energy_j_per_image(
+            result.power_w, result.latency_s, designs.batch.astype(float)
+        )
+        return result
+
+    def offload_weights(
+        self, designs: DesignBatch, result: Evaluation, index: np.ndarray, values: dict[str, np.ndarray]
+    ) -> DesignBatch:
+        """Designs over their RAM budget: where ``values`` let accelerators stream their
+        weights (``stream``), the accelerator holding the most weight bytes on chip streams
+        them instead."""
+        if "stream" not in values or values["stream"].max() < 1:
+            return designs
+        held = result.accelerators["weight_bytes"][index]
+        ram_over = self.budget_ratio(result, ("bram", "uram"))[index] < 1.0
+        target = np.argmax(held, axis=1)
+        flip = ram_over & (held.max(axis=1) > 0)
+        params = designs.params.copy()
+        column = self.param_names.index("stream")
+        rows = np.flatnonzero(flip)
+        params[rows, target[rows], column] = 1
+        return DesignBatch(designs.cost_model, designs.batch, designs.assignment, params)

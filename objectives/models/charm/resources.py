@@ -1,7 +1,6 @@
 """The resource half of the ``charm`` cost model: broadcast factors, PL buffer RAMs, PLIO.
 
-Split out of :mod:`ssropt.objectives.charm` (which re-exports every name here); the
-judgement calls on pack factors are documented in that module's docstring.  Equations
+The judgement calls on pack factors are documented in :mod:`.model`'s docstring.  Equations
 from CHARM (FPGA'23, DAC'23), ``CDSE/broadcast_tuning.py`` and ``CDAC/cdse.py``.  Every
 function works on numpy arrays of any (broadcastable) shape.
 """

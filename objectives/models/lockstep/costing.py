@@ -8,7 +8,7 @@ of an image, the DDR input time (SSR estimator spec sections 3.1-3.3).  This mod
 that common part, vectorised over designs:
 
 * :class:`LockStep` computes (and caches, through
-  :class:`~ssropt.objectives.schedule.LockStepScheduler`) the schedules of N designs and
+  :class:`~ssropt.objectives.models.lockstep.schedule.LockStepScheduler`) the schedules of N designs and
   sums per-node job costs over the schedule's step kinds;
 * :func:`relayout_ns` is ``cal_overhead``'s rule: a move is free when the consumer's
   bank partition is a multiple of the producer's array, else the producer's output is
@@ -33,7 +33,7 @@ import numpy as np
 
 from ssropt.objectives.design import DesignBatch, relabel_by_first_use
 from ssropt.objectives.evaluation import Evaluation
-from ssropt.objectives.schedule import (
+from ssropt.objectives.models.lockstep.schedule import (
     FINAL,
     FIRST,
     LAST,
