@@ -36,8 +36,8 @@ from ssropt.compare import (
     run_families,
 )
 from ssropt.compare_report import comparison_dict, summary_markdown
+from ssropt.engine.study import StudyConfig
 from ssropt.front import feasible_trials
-from ssropt.study import StudyConfig
 
 
 def _finite(value: float) -> float:

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import optuna
 
-from ssropt.runner import run_study
+from ssropt.engine.runner import run_study
+from ssropt.engine.study import StudyConfig, create_ssropt_study
 from ssropt.spaces import SpaceOptions
 from ssropt.storage import open_storage
-from ssropt.study import StudyConfig, create_ssropt_study
 
 
 def one_run(storage, config: StudyConfig) -> dict:

@@ -39,15 +39,15 @@ from pathlib import Path
 
 import optuna
 
-from ssropt.spaces import SpaceOptions
-from ssropt.storage import open_storage
-from ssropt.study import (
+from ssropt.engine.study import (
     GENERATION_KEY,
     GENOME_KEY,
     INDIVIDUAL_KEY,
     StudyConfig,
     create_ssropt_study,
 )
+from ssropt.spaces import SpaceOptions
+from ssropt.storage import open_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 SSROPT = [sys.executable, "-m", "ssropt.cli"]

@@ -1,7 +1,7 @@
 """Strategy benchmark: every strategy x seed on one space with one budget, with progress curves.
 
 Each run (a strategy and a seed ``0 .. n_seeds - 1``) is an ordinary ssropt study run
-by :func:`ssropt.runner.run_study` (in its own in-memory storage unless a storage is
+by :func:`ssropt.engine.runner.run_study` (in its own in-memory storage unless a storage is
 given).  Its ``on_generation`` callback keeps the run's feasible latency-throughput front
 so far and records, after every generation, the evaluations, wall seconds and model
 seconds so far and that front (:class:`RunTrace`).  Hypervolumes are computed only
@@ -38,9 +38,9 @@ from pathlib import Path
 import numpy as np
 import optuna
 
+from ssropt.engine.study import StudyConfig, StudyError
 from ssropt.errors import SsroptError
 from ssropt.pareto import latency_throughput_front
-from ssropt.study import StudyConfig, StudyError
 
 logger = logging.getLogger(__name__)
 
@@ -266,8 +266,8 @@ def run_one(
 ) -> RunTrace:
     """Create the run's study (in a fresh in-memory storage when ``storage`` is None),
     run it and return its trace."""
-    from ssropt.runner import GenerationReport, run_study
-    from ssropt.study import create_ssropt_study
+    from ssropt.engine.runner import GenerationReport, run_study
+    from ssropt.engine.study import create_ssropt_study
 
     storage = optuna.storages.InMemoryStorage() if storage is None else storage
     study = create_ssropt_study(storage, run.study_name, run.config)
@@ -328,7 +328,7 @@ def enumerate_front(
     """
     from tqdm import tqdm
 
-    from ssropt.parallel import PopulationEvaluator
+    from ssropt.engine.parallel import PopulationEvaluator
     from ssropt.strategies import Exhaustive
     from ssropt.strategies.exhaustive import DEFAULT_LIMIT
 

@@ -120,8 +120,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from ssropt.bench import plan_bench, run_bench
     from ssropt.bench_metrics import plan_reference, run_metrics
     from ssropt.bench_report import IN_MEMORY, OUTPUT_FILES, BenchReport, write_bench
+    from ssropt.engine.study import StudyConfig
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
-    from ssropt.study import StudyConfig
 
     workload = workload_from_args(args)
     base = StudyConfig(

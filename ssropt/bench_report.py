@@ -17,7 +17,7 @@ import numpy as np
 from ssropt.bench import BenchPlan
 from ssropt.bench_metrics import TARGETS, ReferenceFront, RunMetrics, Spread, spread, step_band
 from ssropt.compare_report import table
-from ssropt.study import config_summary
+from ssropt.engine.study import config_summary
 
 OUTPUT_FILES = (
     "hv_vs_evaluations.png",

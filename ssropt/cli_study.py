@@ -4,7 +4,7 @@
 ``run`` is ``create-study`` plus one worker in the same process; ``worker`` joins a study
 that exists (any number of them, on any machines sharing the storage); ``resume`` is a
 worker that may first raise the study's budget.  The protocol the workers follow is
-described in :mod:`ssropt.worker`.
+described in :mod:`ssropt.engine.worker`.
 """
 
 from __future__ import annotations
@@ -209,10 +209,10 @@ def workload_from_args(args: argparse.Namespace):
 
 def config_from_args(args: argparse.Namespace):
     """Validate the search options and build the StudyConfig (nothing is written)."""
+    from ssropt.engine.study import StudyConfig
     from ssropt.objectives.design_file import load_design
     from ssropt.spaces import SpaceOptions, group_preset, parse_batch_sizes
     from ssropt.strategies import available_strategies, make_strategy
-    from ssropt.study import StudyConfig
 
     workload = workload_from_args(args)
     if args.strategy not in available_strategies():
@@ -273,8 +273,8 @@ def _default_name(config) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from ssropt.engine.study import create_ssropt_study
     from ssropt.storage import open_storage
-    from ssropt.study import create_ssropt_study
 
     config, _ = config_from_args(args)
     storage = open_storage(args.storage)
@@ -285,8 +285,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_create_study(args: argparse.Namespace) -> int:
+    from ssropt.engine.study import create_ssropt_study
     from ssropt.storage import open_storage
-    from ssropt.study import create_ssropt_study
 
     config, _ = config_from_args(args)
     storage = open_storage(args.storage)
@@ -302,10 +302,10 @@ def _cmd_create_study(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from ssropt.runner import run_study
+    from ssropt.engine.runner import run_study
+    from ssropt.engine.study import load_ssropt_study
+    from ssropt.engine.worker import finished_message
     from ssropt.storage import open_storage
-    from ssropt.study import load_ssropt_study
-    from ssropt.worker import finished_message
 
     storage = open_storage(args.storage, must_exist=True)
     study, config = load_ssropt_study(storage, args.study_name)
@@ -340,8 +340,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _run_and_report(study, config, args, storage_url: str, name: str, budget=None) -> int:
+    from ssropt.engine.runner import run_study
     from ssropt.front import format_front, front_rows
-    from ssropt.runner import run_study
 
     try:
         summary = run_study(study, config, budget=budget, n_jobs=args.n_jobs, progress=not args.quiet)
@@ -364,8 +364,8 @@ def _run_and_report(study, config, args, storage_url: str, name: str, budget=Non
 def _cmd_resume(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from ssropt.engine.study import load_ssropt_study
     from ssropt.storage import open_storage
-    from ssropt.study import load_ssropt_study
 
     storage = open_storage(args.storage, must_exist=True)
     study, config = load_ssropt_study(storage, args.study_name)
@@ -376,9 +376,9 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _cmd_front(args: argparse.Namespace) -> int:
+    from ssropt.engine.study import config_summary, load_ssropt_study
     from ssropt.front import format_front, front_rows, plot_fronts, write_csv, write_json
     from ssropt.storage import open_storage
-    from ssropt.study import config_summary, load_ssropt_study
 
     storage = open_storage(args.storage, must_exist=True)
     study, config = load_ssropt_study(storage, args.study_name)
@@ -396,8 +396,8 @@ def _cmd_front(args: argparse.Namespace) -> int:
 def _cmd_studies(args: argparse.Namespace) -> int:
     import optuna
 
+    from ssropt.engine.study import StudyConfig, StudyError, config_summary
     from ssropt.storage import open_storage
-    from ssropt.study import StudyConfig, StudyError, config_summary
 
     storage = open_storage(args.storage, must_exist=True)
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
@@ -417,10 +417,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     import numpy as np
     import optuna
 
+    from ssropt.engine.study import GENOME_KEY, StudyError, load_ssropt_study
     from ssropt.objectives.design_file import design_to_spec
     from ssropt.report import evaluation_record, format_record
     from ssropt.storage import open_storage
-    from ssropt.study import GENOME_KEY, StudyError, load_ssropt_study
 
     storage = open_storage(args.storage, must_exist=True)
     study, config = load_ssropt_study(storage, args.study_name)

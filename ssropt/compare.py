@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ssropt.engine.study import StudyConfig, StudyError
 from ssropt.front import front_rows
 from ssropt.pareto import (
     best_throughput_at_latency,
@@ -48,7 +49,6 @@ from ssropt.pareto import (
     lowest_latency_at_throughput,
     throughput_gain_at_latency,
 )
-from ssropt.study import StudyConfig, StudyError
 
 if TYPE_CHECKING:
     import optuna
@@ -265,8 +265,8 @@ def run_plan(storage: optuna.storages.BaseStorage, plans: list[FamilyPlan], coll
              n_jobs: int = 1, progress: bool = False) -> list:
     """Create and run each plan's study in ``storage`` (every name checked free first);
     ``collect(plan, study, evaluated, seconds)`` makes each plan's result."""
-    from ssropt.runner import run_study
-    from ssropt.study import create_ssropt_study
+    from ssropt.engine.runner import run_study
+    from ssropt.engine.study import create_ssropt_study
 
     check_names_free(storage, plans)
     results = []

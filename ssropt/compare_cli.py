@@ -121,8 +121,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         run_families,
     )
     from ssropt.compare_report import OUTPUT_FILES, write_comparison
+    from ssropt.engine.study import StudyConfig
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
-    from ssropt.study import StudyConfig
 
     workload = workload_from_args(args)
     base = StudyConfig(

@@ -19,8 +19,8 @@ from ssropt.compare import (
     FamilyResult,
     front_hypervolume,
 )
+from ssropt.engine.study import config_summary
 from ssropt.front import plot_fronts, write_csv, write_json
-from ssropt.study import config_summary
 
 COMPARE_FIELDS = (
     "family",

@@ -96,11 +96,11 @@ def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path, baseline
 
 
 def _cmd_compare_platforms(args: argparse.Namespace) -> int:
+    from ssropt.engine.study import StudyConfig
     from ssropt.objectives.platforms import load_platform
     from ssropt.platform_compare import plan_platforms, run_platforms
     from ssropt.platform_report import OUTPUT_FILES, write_platform_comparison
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
-    from ssropt.study import StudyConfig
 
     names = parse_platform_list(args.platforms)
     platforms = [load_platform(n) for n in names]

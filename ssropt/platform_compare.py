@@ -24,8 +24,8 @@ import math
 from dataclasses import dataclass, replace
 
 from ssropt.compare import FamilyPlan, plan_family
+from ssropt.engine.study import StudyConfig
 from ssropt.front import feasible_trials, front_rows
-from ssropt.study import StudyConfig
 
 logger = logging.getLogger(__name__)
 

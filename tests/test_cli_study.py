@@ -29,17 +29,17 @@ import optuna
 import pytest
 
 from ssropt.cli import main
-from ssropt.runner import run_study
-from ssropt.spaces import Space, SpaceOptions
-from ssropt.storage import open_storage
-from ssropt.strategies import space_size
-from ssropt.study import (
+from ssropt.engine.runner import run_study
+from ssropt.engine.study import (
     GENERATION_KEY,
     GENOME_KEY,
     INDIVIDUAL_KEY,
     StudyConfig,
     create_ssropt_study,
 )
+from ssropt.spaces import Space, SpaceOptions
+from ssropt.storage import open_storage
+from ssropt.strategies import space_size
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -20,11 +20,11 @@ import pytest
 
 from ssropt.cli import main
 from ssropt.compare import BASELINES, FAMILIES, compare_fronts, front_hypervolume, plan_families
+from ssropt.engine.study import StudyConfig
 from ssropt.pareto import dominates_or_equals_at_every_latency, pareto_mask
 from ssropt.spaces import SpaceOptions
 from ssropt.storage import open_storage
 from ssropt.strategies import space_size
-from ssropt.study import StudyConfig
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

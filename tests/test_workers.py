@@ -1,4 +1,4 @@
-"""Many workers, one study: ``ssropt create-study`` + ``ssropt worker`` (ssropt.worker).
+"""Many workers, one study: ``ssropt create-study`` + ``ssropt worker`` (ssropt.engine.worker).
 
 Whatever the number of workers, who evaluated what, a worker killed by SIGKILL or the
 database going away for a while, a study must end with exactly ``budget`` COMPLETE
@@ -32,9 +32,19 @@ import optuna
 import pytest
 
 from ssropt.cli import main
+from ssropt.engine.leases import LeaseClock
+from ssropt.engine.runner import run_study
+from ssropt.engine.study import (
+    GENERATION_KEY,
+    GENOME_KEY,
+    INDIVIDUAL_KEY,
+    StudyConfig,
+    create_ssropt_study,
+    encode_state,
+    trial_records,
+)
+from ssropt.engine.worker import WORK_KEY, Worker, evaluated_in
 from ssropt.front import front_rows
-from ssropt.leases import LeaseClock
-from ssropt.runner import run_study
 from ssropt.spaces import SpaceOptions
 from ssropt.storage import (
     StorageError,
@@ -49,16 +59,6 @@ from ssropt.storage import (
     write_trials,
 )
 from ssropt.strategies import make_strategy
-from ssropt.study import (
-    GENERATION_KEY,
-    GENOME_KEY,
-    INDIVIDUAL_KEY,
-    StudyConfig,
-    create_ssropt_study,
-    encode_state,
-    trial_records,
-)
-from ssropt.worker import WORK_KEY, Worker, evaluated_in
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -370,8 +370,8 @@ def test_a_claim_of_a_vanished_worker_elsewhere_is_taken_after_its_lease(
 
     waits = []
     real_sleep = time.sleep
-    monkeypatch.setattr("ssropt.worker.time.sleep", lambda s: (waits.append(s), real_sleep(s)))
-    with caplog.at_level("INFO", logger="ssropt.worker"):
+    monkeypatch.setattr("ssropt.engine.worker.time.sleep", lambda s: (waits.append(s), real_sleep(s)))
+    with caplog.at_level("INFO", logger="ssropt.engine.worker"):
         summary = run_study(study, config, progress=False, lease_seconds=5)
     assert summary.finished and summary.evaluated_here == 150
     assert waits, "the ghost's claims were taken before their lease ran out"

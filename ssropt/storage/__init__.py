@@ -21,7 +21,7 @@ so ``FrozenTrial.constraints`` reads them back as a dict.
 For several workers on one study, :func:`update_study` reads study system attributes,
 lets a function decide and writes its decision (trials and attributes) atomically across
 processes -- under the journal's lock file, or in one transaction that locks the study
-row -- the compare-and-set the worker protocol (:mod:`ssropt.worker`) stands on;
+row -- the compare-and-set the worker protocol (:mod:`ssropt.engine.worker`) stands on;
 :func:`read_study_attrs` and :func:`read_trials` read back just what it needs, and
 :func:`retry_unavailable` rides out a storage that is away for a while
 (:class:`StorageUnavailable`).

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ssropt.parallel import PopulationEvaluator, concatenate_evaluations
+from ssropt.engine.parallel import PopulationEvaluator, concatenate_evaluations
+from ssropt.engine.study import StudyConfig
 from ssropt.spaces import SpaceOptions
-from ssropt.study import StudyConfig
 
 
 def config() -> StudyConfig:

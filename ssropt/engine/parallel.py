@@ -21,7 +21,7 @@ _WORKER_SPACES: dict[str, Space] = {}
 
 
 def _evaluate_chunk(config_json: str, genomes: np.ndarray) -> SpaceEvaluation:
-    from ssropt.study import StudyConfig
+    from ssropt.engine.study import StudyConfig
 
     space = _WORKER_SPACES.get(config_json)
     if space is None:

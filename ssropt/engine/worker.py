@@ -44,7 +44,7 @@ each design's evaluation does not depend on what it is evaluated with), the stor
 worker's, for any number of workers (trial *numbers* follow completion order, so they
 differ).
 
-**Fault tolerance.**  Claims carry leases (:mod:`ssropt.leases`): the holder renews them
+**Fault tolerance.**  Claims carry leases (:mod:`ssropt.engine.leases`): the holder renews them
 every third of ``lease_seconds`` (default 30 s) from a heartbeat thread; another worker
 takes a chunk or a close over once it has seen the same claim unrenewed for the lease
 (on its own clock), or at once when the holder was a process of its own machine that no
@@ -70,9 +70,21 @@ import numpy as np
 import optuna
 from tqdm import tqdm
 
-from ssropt.leases import DEFAULT_LEASE_S, Heartbeat, LeaseClock, new_owner, owner_is_dead
+from ssropt.engine.leases import DEFAULT_LEASE_S, Heartbeat, LeaseClock, new_owner, owner_is_dead
+from ssropt.engine.parallel import PopulationEvaluator, concatenate_evaluations
+from ssropt.engine.study import (
+    CHECKPOINT_KEY,
+    CONFIG_PREFIX,
+    GENERATION_KEY,
+    GENOME_KEY,
+    INDIVIDUAL_KEY,
+    StudyConfig,
+    StudyError,
+    decode_state,
+    encode_state,
+    trial_records,
+)
 from ssropt.objectives.evaluation import PER_DESIGN_FIELDS, Evaluation
-from ssropt.parallel import PopulationEvaluator, concatenate_evaluations
 from ssropt.spaces import SpaceEvaluation
 from ssropt.storage import (
     StudyUpdate,
@@ -85,18 +97,6 @@ from ssropt.storage._records import _constraint_key_prefix
 from ssropt.storage._retry import MAX_OUTAGE_S
 from ssropt.strategies import make_strategy
 from ssropt.strategies.base import Strategy, constraint_names
-from ssropt.study import (
-    CHECKPOINT_KEY,
-    CONFIG_PREFIX,
-    GENERATION_KEY,
-    GENOME_KEY,
-    INDIVIDUAL_KEY,
-    StudyConfig,
-    StudyError,
-    decode_state,
-    encode_state,
-    trial_records,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ class Worker:
     """One participant in a study's search (see the module docstring for the protocol).
 
     Args:
-        study: the study (from :func:`ssropt.study.load_ssropt_study` or create).
+        study: the study (from :func:`ssropt.engine.study.load_ssropt_study` or create).
         config: its settings.
         budget: total evaluations to reach; default: the study's ``ssropt:budget``
             attribute, read again at every generation (``resume --budget`` raises it).

@@ -7,7 +7,7 @@ are the decoded design (batch, accelerator of each node, each accelerator's
 parameters), whose values are (latency, throughput), whose constraints are the model's
 ``used - budget`` values, and whose user attributes carry resources, energy, strategy
 and generation.  The strategy checkpoint is a study system attribute, written in the
-same batch as the plan of the generation asked from it (see :mod:`ssropt.worker`).
+same batch as the plan of the generation asked from it (see :mod:`ssropt.engine.worker`).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class StudyConfig:
     population_size: int = 100
     seed_designs: list = field(default_factory=list)
     model_version: str = MODEL_VERSION
-    chunk_size: int = 25  # designs per unit of work shared out to workers (ssropt.worker)
+    chunk_size: int = 25  # designs per unit of work shared out to workers (ssropt.engine.worker)
 
     def __post_init__(self) -> None:
         if self.cost_model is None:

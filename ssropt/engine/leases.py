@@ -1,6 +1,6 @@
 """Who holds a claim, and when another worker may take it over.
 
-A claim in the work document (see :mod:`ssropt.worker`) names its owner -- a random
+A claim in the work document (see :mod:`ssropt.engine.worker`) names its owner -- a random
 worker id, the machine, the process id and the process start time -- and carries a
 ``beat`` counter and a ``lease`` in seconds.  The owner bumps ``beat`` every third of the
 lease while it works (:class:`Heartbeat`).

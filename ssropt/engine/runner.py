@@ -1,8 +1,8 @@
 """The run loop: ask a generation, evaluate it, persist it with a checkpoint, tell.
 
 One loop serves every strategy and every number of workers: :func:`run_study` runs one
-:class:`ssropt.worker.Worker` in this process.  The generation-synchronous protocol it
-follows (documented in :mod:`ssropt.worker`) stores every generation's plan with the
+:class:`ssropt.engine.worker.Worker` in this process.  The generation-synchronous protocol it
+follows (documented in :mod:`ssropt.engine.worker`) stores every generation's plan with the
 strategy checkpoint taken before it was asked, so after any interruption the study holds
 whole chunks of designs and a checkpoint that matches them.  Resuming (or any other
 worker joining) continues from there: the same seed and budget give the same front
@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 import optuna
 
-from ssropt.leases import DEFAULT_LEASE_S
-from ssropt.study import StudyConfig
-from ssropt.worker import GenerationReport, RunSummary, Worker, fail_stale_trials
+from ssropt.engine.leases import DEFAULT_LEASE_S
+from ssropt.engine.study import StudyConfig
+from ssropt.engine.worker import GenerationReport, RunSummary, Worker, fail_stale_trials
 
 __all__ = ["GenerationReport", "RunSummary", "fail_stale_trials", "run_study"]
 
