@@ -39,13 +39,8 @@ from pathlib import Path
 
 import optuna
 
-from ssropt.engine.study import (
-    GENERATION_KEY,
-    GENOME_KEY,
-    INDIVIDUAL_KEY,
-    StudyConfig,
-    create_ssropt_study,
-)
+from ssropt.engine.records import GENERATION_KEY, GENOME_KEY, INDIVIDUAL_KEY
+from ssropt.engine.study import StudyConfig, create_ssropt_study
 from ssropt.spaces import SpaceOptions
 from ssropt.storage import open_storage
 

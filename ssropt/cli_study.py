@@ -304,7 +304,7 @@ def _cmd_create_study(args: argparse.Namespace) -> int:
 def _cmd_worker(args: argparse.Namespace) -> int:
     from ssropt.engine.runner import run_study
     from ssropt.engine.study import load_ssropt_study
-    from ssropt.engine.worker import finished_message
+    from ssropt.engine.work import finished_message
     from ssropt.storage import open_storage
 
     storage = open_storage(args.storage, must_exist=True)
@@ -417,7 +417,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     import numpy as np
     import optuna
 
-    from ssropt.engine.study import GENOME_KEY, StudyError, load_ssropt_study
+    from ssropt.engine.records import GENOME_KEY
+    from ssropt.engine.study import StudyError, load_ssropt_study
     from ssropt.objectives.design_file import design_to_spec
     from ssropt.report import evaluation_record, format_record
     from ssropt.storage import open_storage

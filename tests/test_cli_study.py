@@ -29,14 +29,9 @@ import optuna
 import pytest
 
 from ssropt.cli import main
+from ssropt.engine.records import GENERATION_KEY, GENOME_KEY, INDIVIDUAL_KEY
 from ssropt.engine.runner import run_study
-from ssropt.engine.study import (
-    GENERATION_KEY,
-    GENOME_KEY,
-    INDIVIDUAL_KEY,
-    StudyConfig,
-    create_ssropt_study,
-)
+from ssropt.engine.study import StudyConfig, create_ssropt_study
 from ssropt.spaces import Space, SpaceOptions
 from ssropt.storage import open_storage
 from ssropt.strategies import space_size

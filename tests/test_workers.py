@@ -32,18 +32,13 @@ import optuna
 import pytest
 
 from ssropt.cli import main
+from ssropt.engine.checkpoint import encode_state
 from ssropt.engine.leases import LeaseClock
+from ssropt.engine.records import GENERATION_KEY, GENOME_KEY, INDIVIDUAL_KEY, trial_records
 from ssropt.engine.runner import run_study
-from ssropt.engine.study import (
-    GENERATION_KEY,
-    GENOME_KEY,
-    INDIVIDUAL_KEY,
-    StudyConfig,
-    create_ssropt_study,
-    encode_state,
-    trial_records,
-)
-from ssropt.engine.worker import WORK_KEY, Worker, evaluated_in
+from ssropt.engine.study import StudyConfig, create_ssropt_study
+from ssropt.engine.work import WORK_KEY, evaluated_in
+from ssropt.engine.worker import Worker
 from ssropt.front import front_rows
 from ssropt.spaces import SpaceOptions
 from ssropt.storage import (

@@ -8,11 +8,11 @@ parameters), whose values are (latency, throughput), whose constraints are the m
 ``used - budget`` values, and whose user attributes carry resources, energy, strategy
 and generation.  The strategy checkpoint is a study system attribute, written in the
 same batch as the plan of the generation asked from it (see :mod:`ssropt.engine.worker`).
+Trial records are :mod:`.records`, the checkpoint attribute :mod:`.checkpoint`.
 """
 
 from __future__ import annotations
 
-import base64
 import warnings
 from dataclasses import asdict, dataclass, field
 
@@ -23,14 +23,10 @@ from ssropt.errors import SsroptError
 from ssropt.objectives.models import MODEL_VERSION, CostModel
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.spec import workload_from_spec
-from ssropt.spaces import DIRECTIONS, OBJECTIVE_NAMES, Space, SpaceEvaluation, SpaceOptions
-from ssropt.storage import TrialRecord
+from ssropt.spaces import DIRECTIONS, OBJECTIVE_NAMES, Space, SpaceOptions
 
+#: prefix of the study user attributes that hold a StudyConfig, one per field
 CONFIG_PREFIX = "ssropt:"
-CHECKPOINT_KEY = "ssropt:checkpoint"
-GENOME_KEY = "ssropt:genome"
-GENERATION_KEY = "ssropt:generation"
-INDIVIDUAL_KEY = "ssropt:individual"
 
 
 class StudyError(SsroptError):
@@ -90,83 +86,6 @@ class StudyConfig:
         return space.encode(DesignBatch.concatenate(batches))
 
 
-def trial_records(
-    space: Space, result: SpaceEvaluation, strategy: str, generation: int, first_individual: int
-) -> list[TrialRecord]:
-    """One TrialRecord per evaluated design of a population."""
-    designs, ev = result.designs, result.evaluation
-    workload = space.model.workload
-    distributions = param_distributions(space)
-    names = space.param_names
-    totals = ev.resources()
-    records = []
-    for i in range(designs.n_designs):
-        n_acc = int(designs.assignment[i].max()) + 1
-        params = {"batch": int(designs.batch[i])}
-        for j, node in enumerate(workload.names):
-            params[f"acc_of_{node}"] = int(designs.assignment[i, j])
-        for a in range(n_acc):
-            for p, name in enumerate(names):
-                params[f"acc{a}_{name}"] = int(designs.params[i, a, p])
-        user = {
-            "feasible": bool(result.feasible[i]),
-            "images_per_s": float(ev.images_per_s[i]),
-            "energy_j_per_image": _finite(ev.energy_j_per_image[i]),
-            "power_w": _finite(ev.power_w[i]),
-            "n_accelerators": n_acc,
-            "steps": int(ev.steps[i]),
-            "strategy": strategy,
-            "generation": generation,
-        }
-        user.update({k: int(v[i]) for k, v in totals.items()})
-        records.append(
-            TrialRecord(
-                params=params,
-                distributions={k: distributions[k] for k in params},
-                values=(float(ev.latency_s[i]), float(ev.throughput_ops_per_s[i])),
-                constraints={n: float(result.G[i, c]) for c, n in enumerate(result.constraint_names)},
-                user_attrs=user,
-                system_attrs={
-                    GENOME_KEY: [int(x) for x in result.genomes[i]],
-                    GENERATION_KEY: generation,
-                    INDIVIDUAL_KEY: first_individual + i,
-                },
-            )
-        )
-    return records
-
-
-def param_distributions(space: Space) -> dict[str, optuna.distributions.BaseDistribution]:
-    """The fixed distribution of every readable trial param of a space."""
-    out: dict[str, optuna.distributions.BaseDistribution] = {
-        "batch": optuna.distributions.IntDistribution(int(space.batch_values.min()), int(space.batch_values.max()))
-    }
-    for node in space.model.workload.names:
-        out[f"acc_of_{node}"] = optuna.distributions.IntDistribution(0, max(space.n_slots - 1, 0))
-    for a in range(space.n_slots):
-        for name in space.param_names:
-            values = space.values[name]
-            out[f"acc{a}_{name}"] = optuna.distributions.IntDistribution(int(values.min()), int(values.max()))
-    return out
-
-
-def encode_state(generation: int, evaluated: int, state: bytes) -> dict:
-    return {
-        CHECKPOINT_KEY: {
-            "generation": generation,
-            "evaluated": evaluated,
-            "state": base64.b64encode(state).decode("ascii"),
-        }
-    }
-
-
-def decode_state(attrs: dict) -> tuple[int, int, bytes] | None:
-    checkpoint = attrs.get(CHECKPOINT_KEY)
-    if not checkpoint:
-        return None
-    return checkpoint["generation"], checkpoint["evaluated"], base64.b64decode(checkpoint["state"])
-
-
 def load_ssropt_study(storage, study_name: str) -> tuple[optuna.Study, StudyConfig]:
     """Load a study by name and its ssropt settings; missing -> StudyError."""
     try:
@@ -195,11 +114,6 @@ def create_ssropt_study(storage, study_name: str, config: StudyConfig) -> optuna
     for key, value in config.to_attrs().items():
         study.set_user_attr(key, value)
     return study
-
-
-def _finite(value) -> float | None:
-    value = float(value)
-    return value if np.isfinite(value) else None
 
 
 def config_summary(config: StudyConfig) -> str:
