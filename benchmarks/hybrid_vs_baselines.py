@@ -37,7 +37,7 @@ from ssropt.compare import (
 )
 from ssropt.compare_report import comparison_dict, summary_markdown
 from ssropt.engine.study import StudyConfig
-from ssropt.front import feasible_trials
+from ssropt.outputs.front import feasible_trials
 
 
 def _finite(value: float) -> float:

@@ -25,14 +25,14 @@ class _Parser(argparse.ArgumentParser):
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ssropt.objectives.design_file import design_to_spec, load_design
     from ssropt.objectives.models import CostModel
-    from ssropt.report import evaluation_record, format_record
+    from ssropt.outputs.design import evaluation_record, format_record
 
     parsed = load_design(args.design)
     model = CostModel(parsed.workload, parsed.platform, parsed.dtype, parsed.cost_model)
     result = model.evaluate(parsed.designs)
     record = evaluation_record(model, parsed.designs, result, 0)
     if args.gantt:
-        from ssropt.gantt import draw_gantt
+        from ssropt.outputs.gantt import draw_gantt
 
         draw_gantt(model, parsed.designs, 0, args.gantt)
     if args.json:

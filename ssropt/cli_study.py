@@ -341,7 +341,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 def _run_and_report(study, config, args, storage_url: str, name: str, budget=None) -> int:
     from ssropt.engine.runner import run_study
-    from ssropt.front import format_front, front_rows
+    from ssropt.outputs.front import format_front, front_rows
 
     try:
         summary = run_study(study, config, budget=budget, n_jobs=args.n_jobs, progress=not args.quiet)
@@ -377,7 +377,8 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
 def _cmd_front(args: argparse.Namespace) -> int:
     from ssropt.engine.study import config_summary, load_ssropt_study
-    from ssropt.front import format_front, front_rows, plot_fronts, write_csv, write_json
+    from ssropt.outputs.front import format_front, front_rows, write_csv, write_json
+    from ssropt.outputs.plots import plot_fronts
     from ssropt.storage import open_storage
 
     storage = open_storage(args.storage, must_exist=True)
@@ -420,7 +421,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from ssropt.engine.records import GENOME_KEY
     from ssropt.engine.study import StudyError, load_ssropt_study
     from ssropt.objectives.design_file import design_to_spec
-    from ssropt.report import evaluation_record, format_record
+    from ssropt.outputs.design import evaluation_record, format_record
     from ssropt.storage import open_storage
 
     storage = open_storage(args.storage, must_exist=True)
@@ -436,12 +437,12 @@ def _cmd_show(args: argparse.Namespace) -> int:
     record = evaluation_record(model, designs, result, 0)
     spec = design_to_spec(model.workload, model.platform, model.dtype, designs)
     if args.design_out:
-        from ssropt.front import open_output
+        from ssropt.outputs.front import open_output
 
         with open_output(args.design_out) as fh:
             json.dump(spec, fh, indent=2)
     if args.gantt:
-        from ssropt.gantt import draw_gantt
+        from ssropt.outputs.gantt import draw_gantt
 
         draw_gantt(model, designs, 0, args.gantt)
     print(json.dumps(record, indent=2) if args.json else format_record(record, spec))

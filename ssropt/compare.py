@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ssropt.engine.study import StudyConfig, StudyError
-from ssropt.front import front_rows
+from ssropt.outputs.front import front_rows
 from ssropt.pareto import (
     best_throughput_at_latency,
     dominates_or_equals_at_every_latency,

@@ -20,7 +20,8 @@ from ssropt.compare import (
     front_hypervolume,
 )
 from ssropt.engine.study import config_summary
-from ssropt.front import plot_fronts, write_csv, write_json
+from ssropt.outputs.front import write_csv, write_json
+from ssropt.outputs.plots import plot_fronts
 
 COMPARE_FIELDS = (
     "family",

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from ssropt.compare import FamilyPlan, plan_family
 from ssropt.engine.study import StudyConfig
-from ssropt.front import feasible_trials, front_rows
+from ssropt.outputs.front import feasible_trials, front_rows
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class PlatformResult:
 
     ``best[b] = (throughput_ops_per_s, images_per_s_per_w)`` of the feasible design of
     highest throughput at batch ``b`` (absent when no design at ``b`` is feasible);
-    ``rows`` are the front rows of :func:`ssropt.front.front_rows` with ``power_w`` and
+    ``rows`` are the front rows of :func:`ssropt.outputs.front.front_rows` with ``power_w`` and
     ``images_per_s_per_w`` added.
     """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ssropt.compare_report import table
-from ssropt.front import check_output_path, write_csv, write_json
+from ssropt.outputs.front import check_output_path, write_csv, write_json
 from ssropt.platform_compare import REPORTED_BATCHES, PlatformResult, batch_ratios, mean_finite
 
 PLATFORM_FIELDS = (

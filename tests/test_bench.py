@@ -28,7 +28,7 @@ from ssropt.bench_metrics import (
 from ssropt.bench_report import OUTPUT_FILES, BenchReport, write_bench
 from ssropt.cli import main
 from ssropt.engine.study import StudyConfig
-from ssropt.front import front_rows
+from ssropt.outputs.front import front_rows
 from ssropt.pareto import dominates_or_equals_at_every_latency
 from ssropt.spaces import SpaceOptions
 from ssropt.storage import open_storage

@@ -39,7 +39,7 @@ from ssropt.engine.runner import run_study
 from ssropt.engine.study import StudyConfig, create_ssropt_study
 from ssropt.engine.work import WORK_KEY, evaluated_in
 from ssropt.engine.worker import Worker
-from ssropt.front import front_rows
+from ssropt.outputs.front import front_rows
 from ssropt.spaces import SpaceOptions
 from ssropt.storage import (
     StorageError,

@@ -19,7 +19,7 @@ def draw_gantt(model: CostModel, designs: DesignBatch, index: int, path: str) ->
     """Draw design ``index`` of ``designs`` to a PNG file at ``path``."""
     if model.cost_model != "ssr":
         raise SsroptError("schedule charts exist for the ssr cost model only (charm has no lock-step schedule)")
-    from ssropt.front import check_output_path
+    from ssropt.outputs.front import check_output_path
 
     check_output_path(path)
     import matplotlib

@@ -1,4 +1,4 @@
-"""The Pareto front of a stored study: rows, table, CSV, JSON and a plot.
+"""The Pareto front of a stored study: rows, table, CSV and JSON (plots: :mod:`.plots`).
 
 The front is computed here from the stored trials (feasible, COMPLETE), over latency
 (lower is better) and throughput (higher is better), never through Optuna's
@@ -99,41 +99,14 @@ def write_json(rows: list[dict], path: str | Path) -> None:
         json.dump(rows, fh, indent=2)
 
 
-def plot_fronts(fronts: dict[str, list[dict]], path: str | Path, title: str = "") -> None:
-    """Latency vs throughput of one or more fronts (log axes), saved as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=110)
-    for label, rows in fronts.items():
-        if not rows:
-            continue
-        lat = np.array([r["latency_s"] for r in rows]) * 1e3
-        thr = np.array([r["throughput_ops_per_s"] for r in rows]) / 1e9
-        ax.step(lat, thr, where="post", alpha=0.6)
-        ax.scatter(lat, thr, s=14, label=f"{label} ({len(rows)} points)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("latency of the batch [ms]")
-    ax.set_ylabel("throughput [GOPS]")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    check_output_path(path)
-    fig.savefig(path)
-    plt.close(fig)
-
-
 def check_output_path(path: str | Path) -> None:
+    """SsroptError unless the directory ``path`` is to be written in exists."""
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise SsroptError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
 
 
 def open_output(path: str | Path):
+    """``path`` opened for writing text, after :func:`check_output_path`."""
     check_output_path(path)
     return open(path, "w", newline="")
