@@ -3,7 +3,7 @@
 Runs the ``sequential``, ``spatial`` and ``hybrid`` spaces of one model on VCK190 INT8
 with batch sizes 1-8 and the same budget and seed (``nsga2``; ``exhaustive`` for a space
 of at most ``--exhaustive-limit`` designs) in an in-memory storage, then reports what
-``ssropt compare`` reports (one implementation: :mod:`ssropt.compare`): each front, the
+``ssropt compare`` reports (one implementation: :mod:`ssropt.harness.compare.analysis`): each front, the
 hybrid's throughput gain at every latency ceiling, its latency reduction at every
 throughput floor, whether it weakly dominates each baseline, and each front's
 hypervolume against one common reference point.
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import optuna
 
-from ssropt.compare import (
+from ssropt.engine.study import StudyConfig
+from ssropt.harness.compare.analysis import (
     DEFAULT_BUDGET,
     DEFAULT_EXHAUSTIVE_LIMIT,
     compare_fronts,
@@ -35,8 +36,7 @@ from ssropt.compare import (
     plan_families,
     run_families,
 )
-from ssropt.compare_report import comparison_dict, summary_markdown
-from ssropt.engine.study import StudyConfig
+from ssropt.harness.compare.report import comparison_dict, summary_markdown
 from ssropt.outputs.front import feasible_trials
 
 

@@ -13,7 +13,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ssropt.bench import DEFAULT_BUDGET, DEFAULT_SEEDS, default_strategies
 from ssropt.cli_study import (
     add_batch_argument,
     add_budget_arguments,
@@ -29,6 +28,7 @@ from ssropt.cli_study import (
     workload_words,
 )
 from ssropt.compare_cli import check_out_dir, comparison_names
+from ssropt.harness.bench.run import DEFAULT_BUDGET, DEFAULT_SEEDS, default_strategies
 
 
 def add_bench_command(sub) -> None:
@@ -117,10 +117,10 @@ def _run_line(trace, done: int, total: int) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from ssropt.bench import plan_bench, run_bench
-    from ssropt.bench_metrics import plan_reference, run_metrics
-    from ssropt.bench_report import IN_MEMORY, OUTPUT_FILES, BenchReport, write_bench
     from ssropt.engine.study import StudyConfig
+    from ssropt.harness.bench.metrics import plan_reference, run_metrics
+    from ssropt.harness.bench.report import IN_MEMORY, OUTPUT_FILES, BenchReport, write_bench
+    from ssropt.harness.bench.run import plan_bench, run_bench
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
 
     workload = workload_from_args(args)
@@ -142,7 +142,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     check_out_dir(out_dir, args.force)
     storage = None
     if args.storage:
-        from ssropt.bench import check_names_free
+        from ssropt.harness.bench.run import check_names_free
         from ssropt.storage import open_storage
 
         storage = open_storage(args.storage)

@@ -25,8 +25,8 @@ from ssropt.cli_study import (
     workload_label,
     workload_words,
 )
-from ssropt.compare import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
 from ssropt.errors import SsroptError
+from ssropt.harness.compare.analysis import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
 
 
 def add_compare_command(sub) -> None:
@@ -83,7 +83,7 @@ def comparison_names(args: argparse.Namespace, kind: str, base) -> tuple[str, Pa
 def prepare_comparison(args: argparse.Namespace, out_dir: Path, plans, describe):
     """Check ``--out`` and that no planned study exists, then create ``--out`` and print
     ``describe(plan)`` for every plan; the open storage."""
-    from ssropt.compare import check_names_free
+    from ssropt.harness.compare.analysis import check_names_free
     from ssropt.storage import open_storage
 
     check_out_dir(out_dir, args.force)
@@ -114,14 +114,14 @@ def comparison_command(command: str, args: argparse.Namespace, hardware: list[st
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from ssropt.compare import (
+    from ssropt.engine.study import StudyConfig
+    from ssropt.harness.compare.analysis import (
         compare_fronts,
         family_fronts,
         plan_families,
         run_families,
     )
-    from ssropt.compare_report import OUTPUT_FILES, write_comparison
-    from ssropt.engine.study import StudyConfig
+    from ssropt.harness.compare.report import OUTPUT_FILES, write_comparison
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
 
     workload = workload_from_args(args)

@@ -20,9 +20,9 @@ from ssropt.cli_study import (
     run_options,
     workload_from_args,
 )
-from ssropt.compare import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
 from ssropt.compare_cli import comparison_command, comparison_names, prepare_comparison
 from ssropt.errors import SsroptError
+from ssropt.harness.compare.analysis import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
 
 DEFAULT_PLATFORMS = "vck190,vck5000,stratix10nx,a10g"
 
@@ -97,9 +97,9 @@ def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path, baseline
 
 def _cmd_compare_platforms(args: argparse.Namespace) -> int:
     from ssropt.engine.study import StudyConfig
+    from ssropt.harness.platforms.report import OUTPUT_FILES, write_platform_comparison
+    from ssropt.harness.platforms.run import plan_platforms, run_platforms
     from ssropt.objectives.platforms import load_platform
-    from ssropt.platform_compare import plan_platforms, run_platforms
-    from ssropt.platform_report import OUTPUT_FILES, write_platform_comparison
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
 
     names = parse_platform_list(args.platforms)

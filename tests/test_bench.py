@@ -1,4 +1,4 @@
-"""``ssropt bench`` and :mod:`ssropt.bench` on one DeiT-T block without embed/head.
+"""``ssropt bench`` and :mod:`ssropt.harness.bench.run` on one DeiT-T block without embed/head.
 
 The command writes every file with consistent content: hypervolume fractions are at most
 1 and never decrease along a run, results.csv agrees with curves.csv, the reference front
@@ -17,17 +17,17 @@ import numpy as np
 import optuna
 import pytest
 
-from ssropt.bench import enumerate_front, plan_bench, run_bench
-from ssropt.bench_metrics import (
+from ssropt.cli import main
+from ssropt.engine.study import StudyConfig
+from ssropt.harness.bench.metrics import (
     build_reference_front,
     plan_reference,
     run_metrics,
     spread,
     step_band,
 )
-from ssropt.bench_report import OUTPUT_FILES, BenchReport, write_bench
-from ssropt.cli import main
-from ssropt.engine.study import StudyConfig
+from ssropt.harness.bench.report import OUTPUT_FILES, BenchReport, write_bench
+from ssropt.harness.bench.run import enumerate_front, plan_bench, run_bench
 from ssropt.outputs.front import front_rows
 from ssropt.pareto import dominates_or_equals_at_every_latency
 from ssropt.spaces import SpaceOptions

@@ -1,4 +1,4 @@
-"""``ssropt compare`` and :mod:`ssropt.compare` on one DeiT-T block without embed/head.
+"""``ssropt compare`` and :mod:`ssropt.harness.compare.analysis` on one DeiT-T block without embed/head.
 
 The command writes every file; each family's front is non-dominated; hypervolumes are
 non-negative and ordered by dominance; the gains and reductions in summary.md are the
@@ -19,8 +19,14 @@ import optuna
 import pytest
 
 from ssropt.cli import main
-from ssropt.compare import BASELINES, FAMILIES, compare_fronts, front_hypervolume, plan_families
 from ssropt.engine.study import StudyConfig
+from ssropt.harness.compare.analysis import (
+    BASELINES,
+    FAMILIES,
+    compare_fronts,
+    front_hypervolume,
+    plan_families,
+)
 from ssropt.pareto import dominates_or_equals_at_every_latency, pareto_mask
 from ssropt.spaces import SpaceOptions
 from ssropt.storage import open_storage

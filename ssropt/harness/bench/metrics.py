@@ -8,7 +8,7 @@
   dominates a reference point.
 * **Hypervolume** of a front in minimisation form ``[latency, -throughput]`` against ONE
   reference point ``[1.1 x the worst latency of every front taken (the runs' and the
-  reference's), 0]`` (as in :func:`ssropt.compare.common_reference`), reported as a fraction of the reference
+  reference's), 0]`` (as in :func:`ssropt.harness.compare.analysis.common_reference`), reported as a fraction of the reference
   front's hypervolume: at most 1, since the reference front weakly dominates every run
   point.
 * **Targets**: the evaluations and wall seconds at the first generation whose fraction
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ssropt.bench import BenchPlan, RunTrace, enumerate_front
-from ssropt.compare import REFERENCE_LATENCY_FACTOR, front_hypervolume
+from ssropt.harness.bench.run import BenchPlan, RunTrace, enumerate_front
+from ssropt.harness.compare.analysis import REFERENCE_LATENCY_FACTOR, front_hypervolume
 from ssropt.pareto import igd_plus, pareto_mask
 
 TARGETS = (0.95, 0.99)
@@ -187,7 +187,7 @@ def plan_reference(
 ) -> tuple[ReferenceFront, str]:
     """The reference front of a finished benchmark and one sentence on where it comes from.
 
-    Exact when the plan's space is enumerable (:func:`ssropt.bench.enumerate_front`),
+    Exact when the plan's space is enumerable (:func:`ssropt.harness.bench.run.enumerate_front`),
     else the union of the runs' fronts and the plan's reference file.
     """
     exact, enumerated = None, 0

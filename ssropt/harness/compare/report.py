@@ -1,6 +1,6 @@
 """The files of a family comparison: fronts.png, fronts.csv, fronts.json, summary.md.
 
-See :mod:`ssropt.compare` for what is compared and how the ladders and the hypervolume
+See :mod:`ssropt.harness.compare.analysis` for what is compared and how the ladders and the hypervolume
 reference are chosen; this module only formats and writes.
 """
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ssropt.compare import (
+from ssropt.engine.study import config_summary
+from ssropt.harness.compare.analysis import (
     BASELINES,
     CANDIDATE,
     FAMILIES,
@@ -19,7 +20,6 @@ from ssropt.compare import (
     FamilyResult,
     front_hypervolume,
 )
-from ssropt.engine.study import config_summary
 from ssropt.outputs.front import write_csv, write_json
 from ssropt.outputs.plots import plot_fronts
 

@@ -1,6 +1,6 @@
 """The files of a platform comparison: fronts.png, fronts.csv, fronts.json, summary.md.
 
-See :mod:`ssropt.platform_compare` for what is compared; this module formats and writes.
+See :mod:`ssropt.harness.platforms.run` for what is compared; this module formats and writes.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ssropt.compare_report import table
+from ssropt.harness.compare.report import table
+from ssropt.harness.platforms.run import REPORTED_BATCHES, PlatformResult, batch_ratios, mean_finite
 from ssropt.outputs.front import check_output_path, write_csv, write_json
-from ssropt.platform_compare import REPORTED_BATCHES, PlatformResult, batch_ratios, mean_finite
 
 PLATFORM_FIELDS = (
     "platform",

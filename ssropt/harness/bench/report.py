@@ -1,6 +1,6 @@
 """The files of a strategy benchmark: plots, CSVs and summary.md.
 
-See :mod:`ssropt.bench` for how the runs are made and :mod:`ssropt.bench_metrics` for
+See :mod:`ssropt.harness.bench.run` for how the runs are made and :mod:`ssropt.harness.bench.metrics` for
 what is measured; this module only formats and writes.  Every column except the time
 columns (``*seconds*``) is the same for the same settings and seeds.
 """
@@ -14,10 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ssropt.bench import BenchPlan
-from ssropt.bench_metrics import TARGETS, ReferenceFront, RunMetrics, Spread, spread, step_band
-from ssropt.compare_report import table
 from ssropt.engine.study import config_summary
+from ssropt.harness.bench.metrics import (
+    TARGETS,
+    ReferenceFront,
+    RunMetrics,
+    Spread,
+    spread,
+    step_band,
+)
+from ssropt.harness.bench.run import BenchPlan
+from ssropt.harness.compare.report import table
 
 OUTPUT_FILES = (
     "hv_vs_evaluations.png",

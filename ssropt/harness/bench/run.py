@@ -5,7 +5,7 @@ by :func:`ssropt.engine.runner.run_study` (in its own in-memory storage unless a
 given).  Its ``on_generation`` callback keeps the run's feasible latency-throughput front
 so far and records, after every generation, the evaluations, wall seconds and model
 seconds so far and that front (:class:`RunTrace`).  Hypervolumes are computed only
-afterwards (:mod:`ssropt.bench_metrics`), against one reference point common to every
+afterwards (:mod:`ssropt.harness.bench.metrics`), against one reference point common to every
 run.
 
 When the space holds at most ``exhaustive_limit`` distinct designs
