@@ -28,15 +28,15 @@ from pathlib import Path
 import optuna
 
 from ssropt.engine.study import StudyConfig
-from ssropt.harness.compare.analysis import (
+from ssropt.harness.compare.analysis import compare_fronts
+from ssropt.harness.compare.report import comparison_dict, summary_markdown
+from ssropt.harness.compare.run import (
     DEFAULT_BUDGET,
     DEFAULT_EXHAUSTIVE_LIMIT,
-    compare_fronts,
     family_fronts,
     plan_families,
     run_families,
 )
-from ssropt.harness.compare.report import comparison_dict, summary_markdown
 from ssropt.outputs.front import feasible_trials
 
 

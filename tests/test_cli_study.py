@@ -575,16 +575,30 @@ ERRORS_BEFORE_ANY_STORAGE = {
 }
 
 
+#: argument errors argparse reports: ``ssropt COMMAND: error: argument ...``
+ARGPARSE_ERRORS = {
+    ERRORS_BEFORE_ANY_STORAGE[name]
+    for name in ("budget 0", "negative budget", "time limit 0", "negative time limit",
+                 "budget and time limit", "population 0")
+}
+
+
+def error_prefix(argv) -> str:
+    """How the one error line of ``argv`` starts."""
+    return f"ssropt {argv[0]}: error: argument " if argv in ARGPARSE_ERRORS else "error:"
+
+
 @pytest.mark.parametrize("argv", ERRORS_BEFORE_ANY_STORAGE.values(), ids=ERRORS_BEFORE_ANY_STORAGE)
 def test_bad_input_is_one_error_line_and_creates_no_storage(argv, capsys, tmp_path):
     _bad_inputs(tmp_path)
     inputs = sorted(os.listdir(tmp_path))
+    prefix = error_prefix(argv)
     argv = [a.format(tmp=tmp_path) for a in argv]
     if "--storage" not in argv:
         argv += ["--storage", str(tmp_path / "studies.log")]
     code, out, err = cli(capsys, *argv)
     assert code == 2
-    assert err.startswith("error:") and err.count("\n") == 1, err
+    assert err.startswith(prefix) and err.count("\n") == 1, err
     assert "Traceback" not in err and out == ""
     assert sorted(os.listdir(tmp_path)) == inputs  # no journal, database or lock file
 
@@ -599,6 +613,10 @@ ERRORS_ON_A_STORED_STUDY = {
     "show a missing trial": ("show", "--study-name", "small", "--trial", "999999"),
     "show a negative trial": ("show", "--study-name", "small", "--trial", "-1"),
 }
+ARGPARSE_ERRORS |= {
+    ERRORS_ON_A_STORED_STUDY[name]
+    for name in ("resume with budget 0", "front --batch 0", "show a negative trial")
+}
 
 
 @pytest.mark.parametrize("argv", ERRORS_ON_A_STORED_STUDY.values(), ids=ERRORS_ON_A_STORED_STUDY)
@@ -610,7 +628,7 @@ def test_bad_input_on_a_stored_study_is_one_error_line_and_writes_nothing(
     before = storage.read_bytes()
     code, out, err = cli(capsys, *argv, "--storage", storage)
     assert code == 2
-    assert err.startswith("error:") and err.count("\n") == 1, err
+    assert err.startswith(error_prefix(argv)) and err.count("\n") == 1, err
     assert "Traceback" not in err and out == ""
     assert storage.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["studies.log"]
@@ -631,7 +649,8 @@ def test_console_script_exits_2_with_one_error_line(argv, small, tmp_path):
         shutil.copyfile(small[0], storage)
     done = run_process(*argv, "--storage", storage)
     assert done.returncode == 2
-    assert done.stderr.startswith("error:") and done.stderr.count("\n") == 1, done.stderr
+    prefix = "ssropt run: error: argument --budget: " if argv == ("run", *SMALL, "--budget", "0") else "error:"
+    assert done.stderr.startswith(prefix) and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert storage.exists() == (argv[0] == "show")
 

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 
 from ssropt.cli import main
+from ssropt.cli.compare_platforms import choose_baseline, parse_platform_list
 from ssropt.errors import SsroptError
 from ssropt.harness.platforms.run import batch_ratios, mean_finite
 from ssropt.pareto import pareto_mask
-from ssropt.platform_cli import choose_baseline, parse_platform_list
 
 TINY = ["--model", "deit-t", "--blocks", "1", "--tokens", "16", "--no-embed-head"]
 

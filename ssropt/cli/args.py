@@ -1,16 +1,15 @@
-"""Study commands: run, create-study, worker, resume, front, studies, show (Optuna's idiom:
---storage, --study-name).
+"""The argument helpers every ``ssropt`` command shares.
 
-``run`` is ``create-study`` plus one worker in the same process; ``worker`` joins a study
-that exists (any number of them, on any machines sharing the storage); ``resume`` is a
-worker that may first raise the study's budget.  The protocol the workers follow is
-described in :mod:`ssropt.engine.worker`.
+Argument types (:func:`positive_int`, :func:`non_negative_int`, :func:`positive_float`),
+argument groups (storage and study name, workload, hardware, search space and search,
+budget, output, run options), the words that reproduce them on a command line, and what
+they build: the workload, the study settings (:func:`config_from_args`) and the names and
+output directory of a comparison.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import replace
@@ -21,6 +20,7 @@ from ssropt.spaces.configured import configurator_choices, default_configurator
 from ssropt.storage import DEFAULT_STORAGE
 
 
+# -- argument types ---------------------------------------------------------------------
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -51,6 +51,7 @@ def positive_float(text: str) -> float:
     return value
 
 
+# -- argument groups --------------------------------------------------------------------
 def add_storage_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--storage",
@@ -60,7 +61,8 @@ def add_storage_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _study_args(p: argparse.ArgumentParser) -> None:
+def add_study_arguments(p: argparse.ArgumentParser) -> None:
+    """``--storage`` and ``--study-name`` (worker, resume, front, show)."""
     add_storage_argument(p)
     p.add_argument("--study-name", required=True, help="the study's name")
 
@@ -92,23 +94,6 @@ def add_workload_arguments(p: argparse.ArgumentParser) -> None:
     """The workload and hardware options (run, create-study, compare, bench)."""
     add_workload_source_arguments(p)
     add_hardware_arguments(p)
-
-
-def workload_words(args: argparse.Namespace) -> list[str]:
-    """The workload options of ``args`` as command-line words (for reproducing commands)."""
-    words = ["--model", args.model] if args.model else ["--workload", args.workload]
-    for flag, value in (("--tokens", args.tokens), ("--blocks", args.blocks)):
-        if value:
-            words += [flag, str(value)]
-    if args.no_embed_head:
-        words.append("--no-embed-head")
-    return words
-
-
-def hardware_words(args: argparse.Namespace) -> list[str]:
-    """``--platform``, ``--dtype`` and, when given, ``--cost-model`` as words."""
-    words = ["--platform", args.platform, "--dtype", args.dtype]
-    return words + (["--cost-model", args.cost_model] if args.cost_model else [])
 
 
 def add_budget_arguments(group, *, per: str, budget: int, exhaustive_limit: int, exhaustive_help: str,
@@ -152,13 +137,6 @@ def add_configurator_argument(group) -> None:
     )
 
 
-def resolve_configurator(choice: str, cost_model: str, family: str) -> str:
-    """``auto`` -> the cost model's own configurator for the hybrid space, else ``none``."""
-    if choice != "auto":
-        return choice
-    return default_configurator(cost_model, family)
-
-
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
     """The options that define a study (shared by run and create-study)."""
     add_workload_arguments(p)
@@ -185,6 +163,20 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                     "results do not depend on it)")
     p.add_argument("--study-name", help="default: MODEL-SPACE-STRATEGY-TIMESTAMP")
     add_storage_argument(p)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """--n-jobs and --quiet (run, resume, compare)."""
+    p.add_argument("--n-jobs", type=positive_int, default=1, help="evaluation processes (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# -- what the arguments build -----------------------------------------------------------
+def resolve_configurator(choice: str, cost_model: str, family: str) -> str:
+    """``auto`` -> the cost model's own configurator for the hybrid space, else ``none``."""
+    if choice != "auto":
+        return choice
+    return default_configurator(cost_model, family)
 
 
 def workload_from_args(args: argparse.Namespace):
@@ -267,267 +259,58 @@ def workload_label(workload: dict) -> str:
     return workload.get("model") or Path(str(workload.get("hf_config", "gemms"))).parent.name or "workload"
 
 
-def _default_name(config) -> str:
+def default_study_name(config) -> str:
+    """``MODEL-SPACE-STRATEGY-TIMESTAMP``: the name of a study run without ``--study-name``."""
     model = workload_label(config.workload)
     return f"{model}-{config.space['family']}-{config.strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from ssropt.engine.study import create_ssropt_study
+# -- the words that reproduce them ------------------------------------------------------
+def workload_words(args: argparse.Namespace) -> list[str]:
+    """The workload options of ``args`` as command-line words (for reproducing commands)."""
+    words = ["--model", args.model] if args.model else ["--workload", args.workload]
+    for flag, value in (("--tokens", args.tokens), ("--blocks", args.blocks)):
+        if value:
+            words += [flag, str(value)]
+    if args.no_embed_head:
+        words.append("--no-embed-head")
+    return words
+
+
+def hardware_words(args: argparse.Namespace) -> list[str]:
+    """``--platform``, ``--dtype`` and, when given, ``--cost-model`` as words."""
+    words = ["--platform", args.platform, "--dtype", args.dtype]
+    return words + (["--cost-model", args.cost_model] if args.cost_model else [])
+
+
+def comparison_names(args: argparse.Namespace, kind: str, base) -> tuple[str, Path]:
+    """The study-name prefix and output directory of a ``kind`` comparison (``--study-prefix``
+    and ``--out``, else ``KIND-MODEL-TIMESTAMP`` and ``KIND-MODEL``)."""
+    label = workload_label(base.workload)
+    prefix = args.study_prefix or f"{kind}-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return prefix, Path(args.out or f"{kind}-{label}")
+
+
+def prepare_comparison(args: argparse.Namespace, out_dir: Path, plans, describe):
+    """Check ``--out`` and that no planned study exists, then create ``--out`` and print
+    ``describe(plan)`` for every plan; the open storage."""
+    from ssropt.harness.report import check_names_free, check_out_dir
     from ssropt.storage import open_storage
 
-    config, _ = config_from_args(args)
+    check_out_dir(out_dir, args.force)
     storage = open_storage(args.storage)
-    name = args.study_name or _default_name(config)
-    study = create_ssropt_study(storage, name, config)
-    print(f"study {name!r} in {args.storage}", file=sys.stderr)
-    return _run_and_report(study, config, args, storage_url=args.storage, name=name)
+    check_names_free(storage, [plan.study_name for plan in plans])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for plan in plans:
+        print(describe(plan), file=sys.stderr)
+    return storage
 
 
-def _cmd_create_study(args: argparse.Namespace) -> int:
-    from ssropt.engine.study import create_ssropt_study
-    from ssropt.storage import open_storage
-
-    config, _ = config_from_args(args)
-    storage = open_storage(args.storage)
-    name = args.study_name or _default_name(config)
-    create_ssropt_study(storage, name, config)
-    print(
-        f"study {name!r} created in {args.storage}; start workers with "
-        f"`ssropt worker --storage {args.storage} --study-name {name}`",
-        file=sys.stderr,
-    )
-    print(name)
-    return 0
-
-
-def _cmd_worker(args: argparse.Namespace) -> int:
-    from ssropt.engine.runner import run_study
-    from ssropt.engine.study import load_ssropt_study
-    from ssropt.engine.work import finished_message
-    from ssropt.storage import open_storage
-
-    storage = open_storage(args.storage, must_exist=True)
-    study, config = load_ssropt_study(storage, args.study_name)
-    done = finished_message(study, config)
-    if done:
-        print(f"{done}: nothing to do", file=sys.stderr)
-        return 0
-    try:
-        summary = run_study(
-            study,
-            config,
-            time_limit_s=args.time_limit,
-            n_jobs=args.n_jobs,
-            progress=not args.no_progress,
-            lease_seconds=args.lease_seconds,
-        )
-    except KeyboardInterrupt:
-        print(
-            "error: interrupted; every design this worker finished is stored and its "
-            "unfinished work goes to the other workers",
-            file=sys.stderr,
-        )
-        return 130
-    state = "finished" if summary.finished else "not finished"
-    print(
-        f"worker: {summary.evaluated_here} designs evaluated here in {summary.seconds:.1f} s "
-        f"({summary.model_seconds:.1f} s in the model); study {args.study_name!r}: "
-        f"{summary.evaluated} designs in {summary.generations} generations, {state}",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _run_and_report(study, config, args, storage_url: str, name: str, budget=None) -> int:
-    from ssropt.engine.runner import run_study
-    from ssropt.outputs.front import format_front, front_rows
-
-    try:
-        summary = run_study(study, config, budget=budget, n_jobs=args.n_jobs, progress=not args.quiet)
-    except KeyboardInterrupt:
-        print(
-            f"error: interrupted; every finished generation is stored: resume with "
-            f"`ssropt resume --storage {storage_url} --study-name {name}`",
-            file=sys.stderr,
-        )
-        return 130
-    print(
-        f"{summary.evaluated} designs in {summary.generations} generations, "
-        f"{summary.seconds:.1f} s ({summary.model_seconds:.1f} s in the model)",
-        file=sys.stderr,
-    )
-    print(format_front(front_rows(study)))
-    return 0
-
-
-def _cmd_resume(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from ssropt.engine.study import load_ssropt_study
-    from ssropt.storage import open_storage
-
-    storage = open_storage(args.storage, must_exist=True)
-    study, config = load_ssropt_study(storage, args.study_name)
-    if args.budget is not None:
-        config = replace(config, budget=args.budget)
-        study.set_user_attr("ssropt:budget", args.budget)
-    return _run_and_report(study, config, args, args.storage, args.study_name)
-
-
-def _cmd_front(args: argparse.Namespace) -> int:
-    from ssropt.engine.study import config_summary, load_ssropt_study
-    from ssropt.outputs.front import format_front, front_rows, write_csv, write_json
-    from ssropt.outputs.plots import plot_fronts
-    from ssropt.storage import open_storage
-
-    storage = open_storage(args.storage, must_exist=True)
-    study, config = load_ssropt_study(storage, args.study_name)
-    rows = front_rows(study, batch=args.batch)
-    if args.csv:
-        write_csv(rows, args.csv)
-    if args.json:
-        write_json(rows, args.json)
-    if args.plot:
-        plot_fronts({args.study_name: rows}, args.plot, title=config_summary(config))
-    print(format_front(rows))
-    return 0
-
-
-def _cmd_studies(args: argparse.Namespace) -> int:
-    import optuna
-
-    from ssropt.engine.study import StudyConfig, StudyError, config_summary
-    from ssropt.storage import open_storage
-
-    storage = open_storage(args.storage, must_exist=True)
-    summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
-    if not summaries:
-        print("no studies in this storage")
-        return 0
-    for s in summaries:
-        try:
-            text = config_summary(StudyConfig.from_attrs(s.user_attrs, s.study_name))
-        except (StudyError, TypeError):
-            text = "not an ssropt study"
-        print(f"{s.study_name}: {s.n_trials} trials; {text}")
-    return 0
-
-
-def _cmd_show(args: argparse.Namespace) -> int:
-    import numpy as np
-    import optuna
-
-    from ssropt.engine.records import GENOME_KEY
-    from ssropt.engine.study import StudyError, load_ssropt_study
-    from ssropt.objectives.design_file import design_to_spec
-    from ssropt.outputs.design import evaluation_record, format_record
-    from ssropt.storage import open_storage
-
-    storage = open_storage(args.storage, must_exist=True)
-    study, config = load_ssropt_study(storage, args.study_name)
-    trials = [t for t in study.get_trials(deepcopy=False) if t.number == args.trial]
-    if not trials or trials[0].state != optuna.trial.TrialState.COMPLETE:
-        raise StudyError(f"study {args.study_name!r} has no completed trial {args.trial}")
-    space = config.build_space()
-    # the design the search evaluated: decoded, configured and repaired as it was then
-    designs = space.evaluate(np.array([trials[0].system_attrs[GENOME_KEY]])).designs
-    model = space.model
-    result = model.evaluate(designs)
-    record = evaluation_record(model, designs, result, 0)
-    spec = design_to_spec(model.workload, model.platform, model.dtype, designs)
-    if args.design_out:
-        from ssropt.outputs.front import open_output
-
-        with open_output(args.design_out) as fh:
-            json.dump(spec, fh, indent=2)
-    if args.gantt:
-        from ssropt.outputs.gantt import draw_gantt
-
-        draw_gantt(model, designs, 0, args.gantt)
-    print(json.dumps(record, indent=2) if args.json else format_record(record, spec))
-    return 0
-
-
-def add_study_commands(sub) -> None:
-    """Register the study sub-commands on the ``ssropt`` parser."""
-    run = sub.add_parser(
-        "run",
-        help="create a study and search it",
-        description="Create a study in Optuna storage and search its space; prints the "
-        "latency-throughput Pareto front at the end.",
-    )
-    add_search_arguments(run)
-    run_options(run)
-    run.set_defaults(func=_cmd_run)
-
-    create = sub.add_parser(
-        "create-study",
-        help="create a study for workers to search",
-        description="Create a study in Optuna storage with every search setting (the options "
-        "of `ssropt run`), evaluate nothing, and print its name; `ssropt worker` processes "
-        "then search it together.",
-    )
-    add_search_arguments(create)
-    create.set_defaults(func=_cmd_create_study)
-
-    worker = sub.add_parser(
-        "worker",
-        help="join a study and search it with the other workers",
-        description="Work on an existing study until its budget is spent (or the strategy "
-        "has nothing left, or --time-limit): claim a share of the current generation, "
-        "evaluate it, store it, close generations. Start any number of workers on any "
-        "machines that share the storage; the result does not depend on how many.",
-    )
-    _study_args(worker)
-    worker.add_argument("--n-jobs", type=positive_int, default=1,
-                        help="evaluation processes of this worker (default 1); for more "
-                        "cores start more workers")
-    worker.add_argument("--no-progress", action="store_true", help="no progress bar")
-    worker.add_argument("--lease-seconds", type=positive_float, default=30.0, metavar="S",
-                        help="lease of this worker's claims: a worker that has not renewed "
-                        "its claim for S seconds is presumed dead and its work is redone "
-                        "(default 30)")
-    worker.add_argument("--time-limit", type=positive_float, metavar="S",
-                        help="stop claiming work after S seconds (default: the study's)")
-    worker.set_defaults(func=_cmd_worker)
-
-    resume = sub.add_parser(
-        "resume", help="continue an interrupted or finished study",
-        description="Resume a study from its storage: the same front as an uninterrupted run.",
-    )
-    _study_args(resume)
-    resume.add_argument("--budget", type=positive_int, help="new total evaluation budget")
-    run_options(resume)
-    resume.set_defaults(func=_cmd_resume)
-
-    front = sub.add_parser("front", help="print or export a study's Pareto front",
-                           description="The latency-throughput Pareto front of a study.")
-    _study_args(front)
-    front.add_argument("--csv", metavar="F")
-    front.add_argument("--json", metavar="F")
-    front.add_argument("--plot", metavar="F.png")
-    front.add_argument("--batch", type=positive_int, help="restrict to one batch size")
-    front.set_defaults(func=_cmd_front)
-
-    studies = sub.add_parser("studies", help="list the studies of a storage")
-    add_storage_argument(studies)
-    studies.set_defaults(func=_cmd_studies)
-
-    show = sub.add_parser("show", help="evaluate and print one trial's design")
-    _study_args(show)
-    show.add_argument("--trial", type=non_negative_int, required=True, help="trial number")
-    show.add_argument("--design-out", metavar="F.json", help="write the design file")
-    show.add_argument("--json", action="store_true", help="print one JSON object")
-    show.add_argument("--gantt", metavar="F.png", help="draw the lock-step schedule chart")
-    show.set_defaults(func=_cmd_show)
-
-    from ssropt.compare_cli import add_compare_command
-
-    add_compare_command(sub)
-
-
-def run_options(p: argparse.ArgumentParser) -> None:
-    """--n-jobs and --quiet (run, resume, compare)."""
-    p.add_argument("--n-jobs", type=positive_int, default=1, help="evaluation processes (default 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+def comparison_words(args: argparse.Namespace, prefix: str, out_dir: Path) -> list[str]:
+    """The search, storage and output settings of a comparison (``compare``,
+    ``compare-platforms``) as command-line words, every one explicit."""
+    return [
+        "--batch", args.batch, "--budget", str(args.budget), "--population", str(args.population),
+        "--seed", str(args.seed), "--exhaustive-limit", str(args.exhaustive_limit),
+        "--study-prefix", prefix, "--storage", args.storage, "--out", str(out_dir),
+    ]

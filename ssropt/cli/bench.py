@@ -8,30 +8,30 @@ is written.
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ssropt.cli_study import (
+from ssropt.cli.args import (
     add_batch_argument,
     add_budget_arguments,
     add_configurator_argument,
     add_output_arguments,
+    add_run_options,
     add_workload_arguments,
+    comparison_names,
     hardware_words,
     positive_float,
     positive_int,
     resolve_configurator,
-    run_options,
     workload_from_args,
     workload_words,
 )
-from ssropt.compare_cli import check_out_dir, comparison_names
 from ssropt.harness.bench.run import DEFAULT_BUDGET, DEFAULT_SEEDS, default_strategies
+from ssropt.harness.report import check_names_free, check_out_dir, command_line
 
 
-def add_bench_command(sub) -> None:
+def add_command(sub) -> None:
     """Register ``bench`` on the ``ssropt`` sub-command parser."""
     from ssropt.strategies.exhaustive import DEFAULT_LIMIT
 
@@ -82,14 +82,14 @@ def add_bench_command(sub) -> None:
         help="keep every run as a study in this storage (a journal file path or an Optuna RDB "
         "URL); default: each run in memory, not kept",
     )
-    run_options(p)
-    p.set_defaults(func=_cmd_bench)
+    add_run_options(p)
+    p.set_defaults(func=_run)
 
 
 def _command_line(args: argparse.Namespace, strategies: tuple[str, ...], out_dir: Path,
                   prefix: str) -> str:
     """The command with every setting explicit (reproduces the benchmark)."""
-    words = ["ssropt", "bench", *workload_words(args), *hardware_words(args)]
+    words = [*workload_words(args), *hardware_words(args)]
     words += [
         "--space", args.space, "--configurator", args.configurator, "--batch", args.batch, "--strategies", ",".join(strategies),
         "--seeds", str(args.seeds), "--budget", str(args.budget),
@@ -103,7 +103,7 @@ def _command_line(args: argparse.Namespace, strategies: tuple[str, ...], out_dir
     if args.storage:
         words += ["--storage", args.storage, "--study-prefix", prefix]
     words += ["--out", str(out_dir)]
-    return shlex.join(words)
+    return command_line("bench", words)
 
 
 def _run_line(trace, done: int, total: int) -> None:
@@ -116,7 +116,7 @@ def _run_line(trace, done: int, total: int) -> None:
     )
 
 
-def _cmd_bench(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
     from ssropt.engine.study import StudyConfig
     from ssropt.harness.bench.metrics import plan_reference, run_metrics
     from ssropt.harness.bench.report import IN_MEMORY, OUTPUT_FILES, BenchReport, write_bench
@@ -142,11 +142,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     check_out_dir(out_dir, args.force)
     storage = None
     if args.storage:
-        from ssropt.harness.bench.run import check_names_free
         from ssropt.storage import open_storage
 
         storage = open_storage(args.storage)
-        check_names_free(storage, plan)
+        check_names_free(storage, [run.study_name for run in plan.runs], list_all=False)
     out_dir.mkdir(parents=True, exist_ok=True)
     where = f"studies {prefix}-* in {args.storage}" if storage is not None else "in memory"
     print(

@@ -7,29 +7,27 @@ directory, study names) before any study is created or any file is written.
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 import sys
-import time
 from pathlib import Path
 
-from ssropt.cli_study import (
+from ssropt.cli.args import (
     add_batch_argument,
     add_budget_arguments,
     add_output_arguments,
+    add_run_options,
     add_storage_argument,
     add_workload_arguments,
+    comparison_names,
+    comparison_words,
     hardware_words,
-    run_options,
+    prepare_comparison,
     workload_from_args,
-    workload_label,
     workload_words,
 )
-from ssropt.errors import SsroptError
-from ssropt.harness.compare.analysis import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
+from ssropt.harness.compare.run import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
 
 
-def add_compare_command(sub) -> None:
+def add_command(sub) -> None:
     """Register ``compare`` on the ``ssropt`` sub-command parser."""
     p = sub.add_parser(
         "compare",
@@ -49,79 +47,25 @@ def add_compare_command(sub) -> None:
         p, default_out="compare-MODEL", study_names="PREFIX-sequential, ... (default compare-MODEL-TIMESTAMP)"
     )
     add_storage_argument(out)
-    run_options(p)
-    p.set_defaults(func=_cmd_compare)
+    add_run_options(p)
+    p.set_defaults(func=_run)
 
-
-def check_out_dir(path: Path, force: bool) -> None:
-    """SsroptError unless ``path`` can be created, or is empty, or ``force`` is given."""
-    if path.exists():
-        if not path.is_dir():
-            raise SsroptError(f"--out {str(path)!r} exists and is not a directory")
-        if any(path.iterdir()) and not force:
-            raise SsroptError(f"--out {str(path)!r} exists and is not empty (use --force)")
-        if not os.access(path, os.W_OK):
-            raise SsroptError(f"--out {str(path)!r} is not writable")
-        return
-    ancestor = path.absolute().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
-        raise SsroptError(
-            f"cannot create --out {str(path)!r}: {str(ancestor)!r} is not a writable directory"
-        )
-
-
-def comparison_names(args: argparse.Namespace, kind: str, base) -> tuple[str, Path]:
-    """The study-name prefix and output directory of a ``kind`` comparison (``--study-prefix``
-    and ``--out``, else ``KIND-MODEL-TIMESTAMP`` and ``KIND-MODEL``)."""
-    label = workload_label(base.workload)
-    prefix = args.study_prefix or f"{kind}-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
-    return prefix, Path(args.out or f"{kind}-{label}")
-
-
-def prepare_comparison(args: argparse.Namespace, out_dir: Path, plans, describe):
-    """Check ``--out`` and that no planned study exists, then create ``--out`` and print
-    ``describe(plan)`` for every plan; the open storage."""
-    from ssropt.harness.compare.analysis import check_names_free
-    from ssropt.storage import open_storage
-
-    check_out_dir(out_dir, args.force)
-    storage = open_storage(args.storage)
-    check_names_free(storage, plans)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for plan in plans:
-        print(describe(plan), file=sys.stderr)
-    return storage
 
 
 def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path) -> str:
     """The command with every setting explicit (reproduces the comparison)."""
-    return comparison_command("compare", args, hardware_words(args), prefix, out_dir)
+    from ssropt.harness.report import command_line
+
+    words = [*workload_words(args), *hardware_words(args), *comparison_words(args, prefix, out_dir)]
+    return command_line("compare", words)
 
 
-def comparison_command(command: str, args: argparse.Namespace, hardware: list[str], prefix: str,
-                       out_dir: Path) -> str:
-    """``ssropt COMMAND`` with every setting of a comparison explicit (compare and
-    compare-platforms reports quote it)."""
-    words = ["ssropt", command, *workload_words(args), *hardware]
-    words += [
-        "--batch", args.batch, "--budget", str(args.budget), "--population", str(args.population),
-        "--seed", str(args.seed), "--exhaustive-limit", str(args.exhaustive_limit),
-        "--study-prefix", prefix, "--storage", args.storage, "--out", str(out_dir),
-    ]
-    return shlex.join(words)
-
-
-def _cmd_compare(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
     from ssropt.engine.study import StudyConfig
-    from ssropt.harness.compare.analysis import (
-        compare_fronts,
-        family_fronts,
-        plan_families,
-        run_families,
-    )
-    from ssropt.harness.compare.report import OUTPUT_FILES, write_comparison
+    from ssropt.harness.compare.analysis import compare_fronts
+    from ssropt.harness.compare.report import write_comparison
+    from ssropt.harness.compare.run import family_fronts, plan_families, run_families
+    from ssropt.harness.report import OUTPUT_FILES
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
 
     workload = workload_from_args(args)

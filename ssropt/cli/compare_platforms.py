@@ -11,23 +11,26 @@ import argparse
 import sys
 from pathlib import Path
 
-from ssropt.cli_study import (
+from ssropt.cli.args import (
     add_batch_argument,
     add_budget_arguments,
     add_output_arguments,
+    add_run_options,
     add_storage_argument,
     add_workload_source_arguments,
-    run_options,
+    comparison_names,
+    comparison_words,
+    prepare_comparison,
     workload_from_args,
+    workload_words,
 )
-from ssropt.compare_cli import comparison_command, comparison_names, prepare_comparison
 from ssropt.errors import SsroptError
-from ssropt.harness.compare.analysis import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
+from ssropt.harness.compare.run import DEFAULT_BUDGET, DEFAULT_EXHAUSTIVE_LIMIT
 
 DEFAULT_PLATFORMS = "vck190,vck5000,stratix10nx,a10g"
 
 
-def add_compare_platforms_command(sub) -> None:
+def add_command(sub) -> None:
     """Register ``compare-platforms`` on the ``ssropt`` sub-command parser."""
     p = sub.add_parser(
         "compare-platforms",
@@ -62,8 +65,8 @@ def add_compare_platforms_command(sub) -> None:
         p, default_out="platforms-MODEL", study_names="PREFIX-PLATFORM (default platforms-MODEL-TIMESTAMP)"
     )
     add_storage_argument(out)
-    run_options(p)
-    p.set_defaults(func=_cmd_compare_platforms, cost_model=None, platform=None)
+    add_run_options(p)
+    p.set_defaults(func=_run, cost_model=None, platform=None)
 
 
 def parse_platform_list(text: str) -> list[str]:
@@ -91,14 +94,20 @@ def choose_baseline(platforms, requested: str | None) -> str:
 
 
 def _command_line(args: argparse.Namespace, prefix: str, out_dir: Path, baseline: str) -> str:
+    """The command with every setting explicit (reproduces the comparison)."""
+    from ssropt.harness.report import command_line
+
     hardware = ["--platforms", args.platforms, "--dtype", args.dtype, "--baseline", baseline]
-    return comparison_command("compare-platforms", args, hardware, prefix, out_dir)
+    return command_line(
+        "compare-platforms", [*workload_words(args), *hardware, *comparison_words(args, prefix, out_dir)]
+    )
 
 
-def _cmd_compare_platforms(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
     from ssropt.engine.study import StudyConfig
-    from ssropt.harness.platforms.report import OUTPUT_FILES, write_platform_comparison
+    from ssropt.harness.platforms.report import write_platform_comparison
     from ssropt.harness.platforms.run import plan_platforms, run_platforms
+    from ssropt.harness.report import OUTPUT_FILES
     from ssropt.objectives.platforms import load_platform
     from ssropt.spaces import SpaceOptions, parse_batch_sizes
 

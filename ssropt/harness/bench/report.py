@@ -24,7 +24,7 @@ from ssropt.harness.bench.metrics import (
     step_band,
 )
 from ssropt.harness.bench.run import BenchPlan
-from ssropt.harness.compare.report import table
+from ssropt.harness.report import markdown_table
 
 OUTPUT_FILES = (
     "hv_vs_evaluations.png",
@@ -256,7 +256,7 @@ def summary_markdown(report: BenchReport, metrics: list[RunMetrics]) -> str:
         "(strategy, storage, bookkeeping).",
         "",
     ]
-    lines += table(STRATEGY_HEAD, strategy_rows(metrics, plan.strategies))
+    lines += markdown_table(STRATEGY_HEAD, strategy_rows(metrics, plan.strategies))
     lines += ["", check_line(metrics), ""]
     return "\n".join(lines)
 

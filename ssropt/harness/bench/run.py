@@ -38,8 +38,9 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from ssropt.engine.study import StudyConfig, StudyError
+from ssropt.engine.study import StudyConfig
 from ssropt.errors import SsroptError
+from ssropt.harness.report import check_names_free
 from ssropt.pareto import latency_throughput_front
 
 logger = logging.getLogger(__name__)
@@ -245,18 +246,6 @@ def plan_bench(
     )
 
 
-def check_names_free(storage: optuna.storages.BaseStorage, plan: BenchPlan) -> None:
-    """StudyError when a planned study name already exists in ``storage``."""
-    existing = {s.study_name for s in optuna.get_all_study_summaries(storage)}
-    taken = [r.study_name for r in plan.runs if r.study_name in existing]
-    if taken:
-        more = f" and {len(taken) - 1} more" if len(taken) > 1 else ""
-        raise StudyError(
-            f"study {taken[0]!r}{more} already exists in this storage: pick another "
-            "--study-prefix or --storage"
-        )
-
-
 def run_one(
     run: BenchRun,
     storage: optuna.storages.BaseStorage | None = None,
@@ -302,7 +291,7 @@ def run_bench(
     is called after each run (progress lines).
     """
     if storage is not None:
-        check_names_free(storage, plan)
+        check_names_free(storage, [run.study_name for run in plan.runs], list_all=False)
     traces = []
     for k, run in enumerate(plan.runs, start=1):
         trace = run_one(run, storage, n_jobs=n_jobs, progress=progress)

@@ -17,9 +17,10 @@ from ssropt.harness.compare.analysis import (
     CANDIDATE,
     FAMILIES,
     Comparison,
-    FamilyResult,
     front_hypervolume,
 )
+from ssropt.harness.compare.run import FamilyResult
+from ssropt.harness.report import markdown_table
 from ssropt.outputs.front import write_csv, write_json
 from ssropt.outputs.plots import plot_fronts
 
@@ -34,7 +35,6 @@ COMPARE_FIELDS = (
     "n_accelerators",
     "groups",
 )
-OUTPUT_FILES = ("fronts.png", "fronts.csv", "fronts.json", "summary.md")
 
 
 def comparison_rows(results: list[FamilyResult]) -> list[dict]:
@@ -52,11 +52,6 @@ def _number(value: float, scale: float, digits: int) -> str:
 
 def _ratio(value: float) -> str:
     return "-" if not math.isfinite(value) else f"{value:.4f}x"
-
-
-def table(head: list[str], body: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    return lines + ["| " + " | ".join(row) + " |" for row in body]
 
 
 def summary_markdown(
@@ -96,7 +91,7 @@ def summary_markdown(
                 f"{r.seconds:.1f}",
             ]
         )
-    lines += table(
+    lines += markdown_table(
         [
             "family",
             "configurator",
@@ -138,7 +133,7 @@ def summary_markdown(
         + [_ratio(comparison.throughput_gain[b][i]) for b in BASELINES]
         for i, c in enumerate(comparison.ceilings)
     ]
-    lines += table(
+    lines += markdown_table(
         ["latency ceiling (ms)"]
         + [f"{f} (GOPS)" for f in FAMILIES]
         + [f"gain vs {b}" for b in BASELINES],
@@ -160,7 +155,7 @@ def summary_markdown(
         + [_ratio(comparison.latency_reduction[b][i]) for b in BASELINES]
         for i, t in enumerate(comparison.floors)
     ]
-    lines += table(
+    lines += markdown_table(
         ["throughput floor (GOPS)"]
         + [f"{f} (ms)" for f in FAMILIES]
         + [f"reduction vs {b}" for b in BASELINES],
@@ -176,7 +171,7 @@ def write_comparison(
     command: str,
     storage: str,
 ) -> str:
-    """Write OUTPUT_FILES into ``out_dir`` (which must exist); returns the summary text."""
+    """Write the report files (:data:`ssropt.harness.report.OUTPUT_FILES`) into ``out_dir`` (which must exist); returns the summary text."""
     out = Path(out_dir)
     rows = comparison_rows(results)
     write_csv(rows, out / "fronts.csv", fields=COMPARE_FIELDS)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ssropt.harness.compare.report import table
 from ssropt.harness.platforms.run import REPORTED_BATCHES, PlatformResult, batch_ratios, mean_finite
+from ssropt.harness.report import markdown_table
 from ssropt.outputs.front import check_output_path, write_csv, write_json
 
 PLATFORM_FIELDS = (
@@ -26,7 +26,6 @@ PLATFORM_FIELDS = (
     "n_accelerators",
     "groups",
 )
-OUTPUT_FILES = ("fronts.png", "fronts.csv", "fronts.json", "summary.md")
 
 
 def platform_rows(results: list[PlatformResult]) -> list[dict]:
@@ -86,7 +85,7 @@ def summary_markdown(
                 f"{r.seconds:.1f}",
             ]
         )
-    lines += table(
+    lines += markdown_table(
         [
             "platform",
             "device",
@@ -118,7 +117,7 @@ def summary_markdown(
         ]
         for b in batches
     ]
-    lines += table(["batch"] + [r.platform for r in results], body)
+    lines += markdown_table(["batch"] + [r.platform for r in results], body)
     ratios = batch_ratios({r.platform: r.best for r in results}, baseline, batches)
     shown = [b for b in REPORTED_BATCHES if b in batches]
     lines += [
@@ -142,7 +141,7 @@ def summary_markdown(
         row += [_ratio(q["efficiency"][batches.index(b)]) for b in shown]
         row.append(_ratio(mean_finite(q["efficiency"])))
         body.append(row)
-    lines += table(head, body)
+    lines += markdown_table(head, body)
     return "\n".join(lines) + "\n"
 
 
@@ -181,7 +180,7 @@ def plot_platforms(results: list[PlatformResult], path: str | Path, title: str =
 def write_platform_comparison(
     out_dir: str | Path, results: list[PlatformResult], baseline: str, command: str, storage: str
 ) -> str:
-    """Write OUTPUT_FILES into ``out_dir`` (which must exist); returns the summary text."""
+    """Write the report files (:data:`ssropt.harness.report.OUTPUT_FILES`) into ``out_dir`` (which must exist); returns the summary text."""
     out = Path(out_dir)
     rows = platform_rows(results)
     write_csv(rows, out / "fronts.csv", fields=PLATFORM_FIELDS)

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ssropt.engine.study import StudyConfig
-from ssropt.harness.compare.analysis import FamilyPlan, plan_family
+from ssropt.harness.compare.run import FamilyPlan, plan_family
 from ssropt.outputs.front import feasible_trials, front_rows
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def best_per_batch(study, batch_sizes: list[int]) -> dict[int, tuple[float, floa
 
 def run_platforms(storage, plans: list[FamilyPlan], *, n_jobs: int = 1, progress: bool = False):
     """Create and run each platform's study; a :class:`PlatformResult` each."""
-    from ssropt.harness.compare.analysis import run_plan
+    from ssropt.harness.compare.run import run_plan
     from ssropt.objectives.platforms import load_platform
 
     def collect(plan, study, evaluated, seconds):

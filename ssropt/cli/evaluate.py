@@ -1,0 +1,40 @@
+"""``ssropt evaluate``: evaluate one design file and print tables (or one JSON object)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_command(sub) -> None:
+    """Register ``evaluate`` on the ``ssropt`` sub-command parser."""
+    ev = sub.add_parser(
+        "evaluate",
+        help="evaluate one design file",
+        description="Evaluate one design (JSON or TOML design file) with its cost model.",
+    )
+    ev.add_argument("design", help="design file (.json or .toml)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--gantt", metavar="F.png", help="draw the lock-step schedule chart")
+    ev.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ssropt.objectives.design_file import design_to_spec, load_design
+    from ssropt.objectives.models import CostModel
+    from ssropt.outputs.design import evaluation_record, format_record
+
+    parsed = load_design(args.design)
+    model = CostModel(parsed.workload, parsed.platform, parsed.dtype, parsed.cost_model)
+    result = model.evaluate(parsed.designs)
+    record = evaluation_record(model, parsed.designs, result, 0)
+    if args.gantt:
+        from ssropt.outputs.gantt import draw_gantt
+
+        draw_gantt(model, parsed.designs, 0, args.gantt)
+    if args.json:
+        print(json.dumps(record, indent=2))
+    else:
+        spec = design_to_spec(parsed.workload, parsed.platform, parsed.dtype, parsed.designs)
+        print(format_record(record, spec))
+    return 0
