@@ -1,4 +1,10 @@
-"""Shared fixtures: a throw-away PostgreSQL server for the tests that need one.
+"""Shared fixtures: the VCK190 platform, one DeiT-T block on it, and a throw-away
+PostgreSQL server for the tests that need one.
+
+Tests mirror the package folders (``tests/objectives/models/ssr/`` tests
+``objectives/models/ssr/`` ...); test file names are unique across folders.  Tests that
+take seconds (subprocesses, several workers, whole comparisons) are marked ``slow``:
+``python -m pytest -m "not slow"`` is the quick subset, ``python -m pytest`` runs all.
 
 ``postgres_url`` is ``$SSROPT_TEST_POSTGRES_URL`` when that is set, otherwise the URL of
 the ``postgres_server`` this session starts (see ``tests/postgres_server.py``). Without the
@@ -16,7 +22,24 @@ from typing import NoReturn
 import pytest
 from postgres_server import PostgresServer, PostgresUnavailable
 
+from ssropt.objectives.models import CostModel
+from ssropt.objectives.platforms import Platform, load_platform
+from ssropt.objectives.workloads import build_model
+
 POSTGRES_URL_VARIABLE = "SSROPT_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def vck190() -> Platform:
+    """The AMD Versal VCK190, the platform most tests price designs on."""
+    return load_platform("vck190")
+
+
+@pytest.fixture(scope="session")
+def block_model(vck190: Platform) -> CostModel:
+    """One DeiT-T encoder block (192 tokens, no embedding or head) on the VCK190 in INT8,
+    under its default (``ssr``) cost model."""
+    return CostModel(build_model("deit-t", tokens=192, blocks=1, embed_and_head=False), vck190, "int8")
 
 
 def in_ci() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ssropt.engine.parallel import PopulationEvaluator, concatenate_evaluations
 from ssropt.engine.study import StudyConfig
@@ -17,6 +18,7 @@ def config() -> StudyConfig:
     )
 
 
+@pytest.mark.slow
 def test_two_worker_processes_equal_one_process():
     cfg = config()
     space = cfg.build_space()

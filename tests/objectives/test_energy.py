@@ -14,16 +14,11 @@ from ssropt.objectives.energy import (
     energy_per_op_from_measurement,
     power_w,
 )
-from ssropt.objectives.platforms import PlatformError, load_platform
+from ssropt.objectives.platforms import PlatformError
 
 # DAC'23 on-board VCK190 GEMM: (dtype, AIEs, achieved ops/s, board power W).
 DAC23_INT8 = ("int8", 192, 28.150e12, 60.96)
 DAC23_FP32 = ("fp32", 384, 3.745e12, 58.34)
-
-
-@pytest.fixture(scope="module")
-def vck190():
-    return load_platform("vck190")
 
 
 def calibration_pl_usage(platform) -> dict[str, float]:

@@ -11,8 +11,6 @@ import pytest
 from ssropt.cli import main
 from ssropt.errors import SsroptError
 from ssropt.objectives.models import CostModel
-from ssropt.objectives.platforms import load_platform
-from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions
 from ssropt.storage import open_storage
 from ssropt.strategies import make_strategy
@@ -28,15 +26,8 @@ POPULATION = 12
 
 
 @pytest.fixture(scope="module")
-def model():
-    return CostModel(
-        build_model("deit-t", tokens=192, blocks=1, embed_and_head=False), load_platform("vck190"), "int8"
-    )
-
-
-@pytest.fixture(scope="module")
-def hybrid(model):
-    return Space(model, SpaceOptions(family="hybrid", batch_sizes=(1, 2)))
+def hybrid(block_model):
+    return Space(block_model, SpaceOptions(family="hybrid", batch_sizes=(1, 2)))
 
 
 def run(strategy, space, generations, truncate=None):
@@ -84,6 +75,7 @@ def test_assignment_counts():
 
 
 # -- the strategy -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_runs_cover_every_accelerator_count_and_batch(hybrid):
     strategy = make_strategy("ssr-ea", hybrid, seed=0, population_size=POPULATION)
     assert strategy.runs == [(k, b) for k in range(1, 9) for b in (0, 1)]
@@ -119,6 +111,7 @@ def test_checkpoint_resumes_the_same_sequence(hybrid, stop):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_population_improves_and_never_loses_its_best(hybrid):
     strategy = make_strategy("ssr-ea", hybrid, seed=2, population_size=POPULATION)
     run(strategy, hybrid, generations=40)
@@ -132,9 +125,9 @@ def test_population_improves_and_never_loses_its_best(hybrid):
     assert iterated, "some pair ran an iteration"
 
 
-def test_sequential_and_spatial_spaces_evaluate_one_assignment_per_batch(model):
+def test_sequential_and_spatial_spaces_evaluate_one_assignment_per_batch(block_model):
     for family, count in (("sequential", 1), ("spatial", 8)):
-        space = Space(model, SpaceOptions(family=family, batch_sizes=(1, 2, 3)))
+        space = Space(block_model, SpaceOptions(family=family, batch_sizes=(1, 2, 3)))
         strategy = make_strategy("ssr-ea", space, seed=0, population_size=POPULATION)
         asks = run(strategy, space, generations=5)
         assert strategy.finished and len(asks) == 1 and len(asks[0]) == 3
@@ -144,11 +137,11 @@ def test_sequential_and_spatial_spaces_evaluate_one_assignment_per_batch(model):
         assert space.evaluate(asks[0]).feasible.all()
 
 
-def test_seed_designs_lead_and_charm_is_refused(model, hybrid):
+def test_seed_designs_lead_and_charm_is_refused(block_model, hybrid):
     initial = hybrid.sample(2, np.random.default_rng(0))
     strategy = make_strategy("ssr-ea", hybrid, seed=0, population_size=POPULATION, initial=initial)
     np.testing.assert_array_equal(strategy.ask(), initial)
-    charm = CostModel(model.workload, model.platform, "int8", "charm")
+    charm = CostModel(block_model.workload, block_model.platform, "int8", "charm")
     with pytest.raises(SsroptError, match="'ssr' cost model"):
         make_strategy("ssr-ea", Space(charm, SpaceOptions(family="hybrid", batch_sizes=(1,))), seed=0)
 

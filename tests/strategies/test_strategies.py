@@ -10,7 +10,6 @@ import pytest
 
 from ssropt.errors import SsroptError
 from ssropt.objectives.models import CostModel
-from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions, group_preset
 from ssropt.spaces.optuna_adapter import genome_distributions, genome_params, params_genome
@@ -28,18 +27,6 @@ SEARCHERS = [name for name in available_strategies() if name != "exhaustive"]
 # ssr-ea searches assignments only: on the one-accelerator space below it evaluates one
 # configured design per batch size and is finished; tests/strategies/test_ssr_ea.py covers it
 LONG_RUNNING = [name for name in available_strategies() if name != "ssr-ea"]
-
-
-@pytest.fixture(scope="module")
-def platform():
-    return load_platform("vck190")
-
-
-@pytest.fixture(scope="module")
-def block_model(platform):
-    return CostModel(
-        build_model("deit-t", tokens=192, blocks=1, embed_and_head=False), platform, "int8"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +250,7 @@ def _design_keys(space, genomes) -> np.ndarray:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("groups", "max_accelerators", "batch_sizes", "a_values"),
     [
@@ -300,12 +288,12 @@ def test_exhaustive_hybrid_enumerates_each_design_once(
     assert (labels[:, 1:] <= running_max[:, :-1] + 1).all()
 
 
-def test_exhaustive_refuses_spaces_above_its_limit(platform, space):
+def test_exhaustive_refuses_spaces_above_its_limit(vck190, space):
     with pytest.raises(
         SsroptError, match=r"1,152 distinct designs, more than the exhaustive limit of 1,000"
     ):
         Exhaustive(space, seed=0, limit=1000)
-    model = CostModel(build_model("deit-t", tokens=192, embed_and_head=False), platform, "int8")
+    model = CostModel(build_model("deit-t", tokens=192, embed_and_head=False), vck190, "int8")
     hybrid = Space(model, SpaceOptions(family="hybrid", batch_sizes=tuple(range(1, 9))))
     assert space_size(hybrid) > 10**40
     with pytest.raises(SsroptError, match="limit of 5,000,000"):
@@ -313,6 +301,7 @@ def test_exhaustive_refuses_spaces_above_its_limit(platform, space):
 
 
 # -- search quality ------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", ["space", "spatial_space"])
 def test_nsga2_reaches_the_exhaustive_front(fixture, request):
     target = request.getfixturevalue(fixture)

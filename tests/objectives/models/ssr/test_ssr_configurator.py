@@ -23,16 +23,6 @@ BUDGET = np.array([364, 156, 117, 867, 420])  # vck190: AIE, PLIO in/out, BRAM, 
 
 
 @pytest.fixture(scope="module")
-def platform():
-    return load_platform("vck190")
-
-
-@pytest.fixture(scope="module")
-def block_model(platform):
-    return CostModel(build_model("deit-t", tokens=192, blocks=1, embed_and_head=False), platform, "int8")
-
-
-@pytest.fixture(scope="module")
 def configurator(block_model):
     return SsrConfigurator(block_model)
 
@@ -103,10 +93,10 @@ def test_configured_params_round_trip_through_the_space(block_model):
     assert configurator_for(space) is configurator_for(space)  # tables built once
 
 
-def test_single_accelerator_choice_is_the_brute_force_best(platform):
+def test_single_accelerator_choice_is_the_brute_force_best(vck190):
     """One accelerator holding a reduced workload: the choice equals the spec's selection
     rule applied to every candidate of the grid, each evaluated by the cost model."""
-    model = CostModel(build_model("deit-t", tokens=64, blocks=1, embed_and_head=False), platform, "int8")
+    model = CostModel(build_model("deit-t", tokens=64, blocks=1, embed_and_head=False), vck190, "int8")
     values = {"a": tuple(range(1, 9)), "b": (1, 2, 4, 8), "c": tuple(range(1, 9)), "dup": (1, 3)}
     configurator = SsrConfigurator(model, {k: np.array(v) for k, v in values.items()})
     choice = configurator.configure(np.zeros(8, dtype=np.int64), 2)
@@ -135,8 +125,8 @@ def test_single_accelerator_choice_is_the_brute_force_best(platform):
     assert choice.used[0, 4] == result.accelerators["uram"][pick, 0]
 
 
-def test_other_cost_models_are_refused(platform):
-    model = CostModel(build_model("deit-t", tokens=192, blocks=1, embed_and_head=False), platform, "int8", "charm")
+def test_other_cost_models_are_refused(vck190):
+    model = CostModel(build_model("deit-t", tokens=192, blocks=1, embed_and_head=False), vck190, "int8", "charm")
     with pytest.raises(SsroptError, match="needs the 'ssr' cost model"):
         SsrConfigurator(model)
 

@@ -248,12 +248,14 @@ def run_workers(capsys, url: str, n: int, tmp: Path, reference, attempts: int = 
     raise AssertionError(f"one worker did all the work in {attempts} attempts: {shares}")
 
 
+@pytest.mark.slow
 def test_four_workers_on_postgresql_store_exactly_what_one_worker_stores(
     postgres_url, reference, capsys, tmp_path
 ):
     run_workers(capsys, postgres_url, 4, tmp_path, reference)
 
 
+@pytest.mark.slow
 def test_four_workers_on_a_journal_file_store_exactly_what_one_worker_stores(
     reference, capsys, tmp_path
 ):
@@ -267,6 +269,7 @@ def _holds_claim(doc: dict | None, pid: int) -> bool:
     return any((m.get("owner") or {}).get("pid") == pid for m in markers)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_holding_a_claim_loses_and_duplicates_nothing(
     postgres_url, reference, capsys, tmp_path
 ):
@@ -301,6 +304,7 @@ def test_a_worker_killed_holding_a_claim_loses_and_duplicates_nothing(
     assert "taking over" in workers.stderr(0) + workers.stderr(2)  # the victim's claim
 
 
+@pytest.mark.slow
 def test_workers_ride_out_a_database_restart(postgres_server, reference, capsys, tmp_path):
     url = postgres_server.url
     name = create(capsys, url)

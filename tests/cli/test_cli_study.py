@@ -294,6 +294,7 @@ def test_optuna_cli_reads_the_study(small):
 
 
 # -- determinism and resume ------------------------------------------------------------------------
+@pytest.mark.slow
 def test_same_seed_and_budget_give_identical_studies(small, capsys, tmp_path):
     storage, _ = small
     again = tmp_path / "again.log"
@@ -306,6 +307,7 @@ def test_same_seed_and_budget_give_identical_studies(small, capsys, tmp_path):
     assert trial_map(again, "other") != trial_map(storage, "small")
 
 
+@pytest.mark.slow
 def test_resume_with_a_larger_budget_continues_as_one_longer_run(small, capsys, tmp_path):
     storage, _ = small
     resumed, longer = tmp_path / "resumed.log", tmp_path / "longer.log"
@@ -406,6 +408,7 @@ def _start_run(storage: Path, budget: int, log: Path) -> subprocess.Popen:
         )
 
 
+@pytest.mark.slow
 def test_sigkilled_run_resumes_to_the_uninterrupted_front_without_lost_or_duplicate_trials(
     capsys, tmp_path
 ):
@@ -442,6 +445,7 @@ def test_sigkilled_run_resumes_to_the_uninterrupted_front_without_lost_or_duplic
 
 
 # -- workloads, time limits and the exact front -------------------------------------------------------
+@pytest.mark.slow
 def test_workload_file_in_json_or_toml_runs_the_same_study_as_model(capsys, tmp_path):
     (tmp_path / "w.json").write_text(json.dumps(WORKLOAD))
     (tmp_path / "w.toml").write_text(
@@ -496,6 +500,7 @@ EXACT_VALUES = {"a": (1, 2, 4, 6, 8), "b": (1, 2, 4, 8), "c": (1, 2, 4, 6, 8), "
 EXACT_VALUES |= {"h1": (16, 32, 64), "w1": (48, 96), "w2": (32,)}
 
 
+@pytest.mark.slow
 def test_exhaustive_finds_the_exact_front_and_nsga2_reaches_it(capsys, tmp_path):
     options = SpaceOptions(family="sequential", batch_sizes=(1, 2, 4, 6, 8), values=EXACT_VALUES)
     storage = tmp_path / "s.log"

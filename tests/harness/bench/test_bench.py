@@ -82,6 +82,7 @@ def done(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_bench_writes_every_file_with_one_row_per_run(done):
     assert {p.name for p in done.iterdir()} == set(OUTPUT_FILES)
     for png in ("hv_vs_evaluations.png", "hv_vs_time.png"):
@@ -98,6 +99,7 @@ def test_bench_writes_every_file_with_one_row_per_run(done):
         assert int(r["front_points"]) >= 1 and float(r["igd_plus"]) >= 0
 
 
+@pytest.mark.slow
 def test_hv_fractions_are_at_most_one_and_never_decrease(done):
     curves = read_csv(done / "curves.csv")
     results = {(r["strategy"], r["seed"]): r for r in read_csv(done / "results.csv")}
@@ -120,6 +122,7 @@ def test_hv_fractions_are_at_most_one_and_never_decrease(done):
     assert max(float(r["final_hv_fraction"]) for r in results.values()) > 0
 
 
+@pytest.mark.slow
 def test_reference_front_is_non_dominated_and_no_run_point_dominates_it(done):
     rows = read_csv(done / "reference_front.csv")
     reference = points(rows)
@@ -131,6 +134,7 @@ def test_reference_front_is_non_dominated_and_no_run_point_dominates_it(done):
     assert "**Not exact**" in (done / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_summary_names_every_strategy_the_settings_and_the_check(done):
     summary = (done / "summary.md").read_text()
     assert "ssropt bench --model deit-t" in summary and "--strategies nsga2,random" in summary
@@ -142,6 +146,7 @@ def test_summary_names_every_strategy_the_settings_and_the_check(done):
     assert "within 60 s" in check[0] and "median final fraction" in check[0]
 
 
+@pytest.mark.slow
 def test_the_same_seeds_give_the_same_content_except_times(done, tmp_path):
     assert bench(tmp_path / "again") == 0
     for name in ("results.csv", "curves.csv"):
@@ -152,6 +157,7 @@ def test_the_same_seeds_give_the_same_content_except_times(done, tmp_path):
     ).read_text()
 
 
+@pytest.mark.slow
 def test_storage_keeps_every_run_and_reference_file_is_merged(done, tmp_path, capsys):
     journal = tmp_path / "studies.log"
     reference = done / "reference_front.csv"
@@ -184,6 +190,7 @@ def test_storage_keeps_every_run_and_reference_file_is_merged(done, tmp_path, ca
     assert not (tmp_path / "again").exists()
 
 
+@pytest.mark.slow
 def test_an_enumerable_space_gets_the_exact_front(tmp_path):
     values = {"dup": (1,), "h1": (32,), "w1": (32, 48), "w2": (32,)}
     options = SpaceOptions(family="sequential", batch_sizes=(1, 2, 3, 4), values=values)

@@ -71,6 +71,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, extra, messa
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_report_files_are_consistent(tmp_path, capsys):
     out = tmp_path / "out"
     platforms = "vck190,stratix10nx,a10g"

@@ -108,6 +108,7 @@ def ratio(cell: str) -> float:
     return float("nan") if cell == "-" else float(cell.rstrip("x"))
 
 
+@pytest.mark.slow
 def test_compare_writes_every_file_and_one_study_per_family(done, capsys):
     out = done / "out"
     assert {p.name for p in out.iterdir()} == FILES
@@ -123,6 +124,7 @@ def test_compare_writes_every_file_and_one_study_per_family(done, capsys):
     assert "ssropt compare --model deit-t" in summary and "--study-prefix cmp" in summary
 
 
+@pytest.mark.slow
 def test_csv_and_json_hold_the_same_points_and_each_family_is_non_dominated(done):
     out = done / "out"
     rows = json.loads((out / "fronts.json").read_text())
@@ -151,6 +153,7 @@ def test_csv_and_json_hold_the_same_points_and_each_family_is_non_dominated(done
             assert not dominated.any(), (family, front[i])
 
 
+@pytest.mark.slow
 def test_hypervolumes_are_non_negative_and_ordered_by_dominance(done):
     fronts = front_points(done / "out")
     summary = (done / "out" / "summary.md").read_text()
@@ -176,6 +179,7 @@ def test_hypervolumes_are_non_negative_and_ordered_by_dominance(done):
     assert reference.tolist() == pytest.approx([1.1 * worst, 0.0])
 
 
+@pytest.mark.slow
 def test_summary_gains_are_the_ratios_of_the_fronts_in_fronts_json(done):
     fronts = front_points(done / "out")
     summary = (done / "out" / "summary.md").read_text()
@@ -204,6 +208,7 @@ def test_summary_gains_are_the_ratios_of_the_fronts_in_fronts_json(done):
             assert ratio(row[4 + k]) == pytest.approx(lowest[base] / hybrid, abs=5e-5, nan_ok=True)
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_fronts(done, tmp_path):
     assert compare(tmp_path) == 0
     first = json.loads((done / "out" / "fronts.json").read_text())
@@ -264,6 +269,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv,
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
+@pytest.mark.slow
 def test_existing_study_names_are_refused_before_anything_is_written(done, tmp_path, capsys):
     code = main(
         [
@@ -281,6 +287,7 @@ def test_existing_study_names_are_refused_before_anything_is_written(done, tmp_p
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_force_writes_into_a_non_empty_directory(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine")
