@@ -7,18 +7,27 @@ An outside loop owns evaluation and persistence::
         genomes = strategy.ask()                       # (n, n_genes) int64, n <= population
         result = space.evaluate(genomes)               # repaired genomes, F, G
         strategy.tell(result.genomes, result.F, result.G)
-        checkpoint = strategy.state_dict()             # bytes; load_state() resumes exactly
+        checkpoint = strategy.state_dict()             # plain JSON data; load_state() resumes exactly
 
 :class:`Strategy` checks the protocol (one tell per ask, shapes, bounds) and wraps the
 subclass state in a small envelope that names the strategy, its settings and the
 space's genome layout, so a checkpoint is never restored into the wrong study.  The
 space and the cost model are never part of a checkpoint: they are rebuilt from the
 study's settings.
+
+A checkpoint is plain data -- dicts, lists, strings, integers, finite floats, booleans
+and None, exactly what ``json.loads(json.dumps(checkpoint, allow_nan=False))`` returns --
+never a pickled library object: genomes, objective and constraint values, counters and
+random-generator states (numpy's ``bit_generator.state``).  Library objects (pymoo's
+algorithm, Optuna's samplers) are rebuilt from their constructor arguments and that
+state, so a checkpoint written under one version of the dependencies restores under the
+next.  Non-finite floats, which strict JSON lacks, are the strings ``"nan"``, ``"inf"``
+and ``"-inf"`` (:func:`plain_floats`, :func:`float_array`).
 """
 
 from __future__ import annotations
 
-import pickle
+import json
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -27,7 +36,8 @@ import numpy as np
 from ssropt.errors import SsroptError
 from ssropt.spaces.space import Space
 
-STATE_FORMAT = 1
+#: 2: plain JSON data; format 1, written by older ssropt versions, was a pickle
+STATE_FORMAT = 2
 
 
 class Strategy(ABC):
@@ -127,8 +137,9 @@ class Strategy(ABC):
         return False
 
     # -- checkpoints -----------------------------------------------------------------------
-    def state_dict(self) -> bytes:
-        """The strategy's state after the last tell, as bytes (take it between generations)."""
+    def state_dict(self) -> dict[str, Any]:
+        """The strategy's state after the last tell as plain JSON data (take it between
+        generations); a detached copy: later asks and tells do not change it."""
         if self._asked is not None:
             raise SsroptError(
                 f"strategy {self.name!r}: take checkpoints after tell, not between ask and tell"
@@ -140,19 +151,29 @@ class Strategy(ABC):
             "generation": self.generation,
             "state": self._state(),
         }
-        return pickle.dumps(envelope, protocol=pickle.HIGHEST_PROTOCOL)
-
-    def load_state(self, state: bytes) -> None:
-        """Restore a :meth:`state_dict`; the next ask equals the uninterrupted run's.
-
-        Checkpoints are pickles: load only checkpoints of your own studies.
-        """
         try:
-            envelope = pickle.loads(state)
-        except Exception as error:
-            raise SsroptError(f"strategy {self.name!r}: unreadable checkpoint ({error})") from None
+            text = json.dumps(envelope, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise AssertionError(f"{self.name} state is not plain JSON data: {error}") from None
+        return json.loads(text)
+
+    def load_state(self, state: dict[str, Any] | str | bytes) -> None:
+        """Restore a :meth:`state_dict` (or its JSON text); the next ask equals the
+        uninterrupted run's.  Nothing is unpickled: a checkpoint is plain data."""
+        if isinstance(state, (str, bytes)):
+            try:
+                state = json.loads(state)
+            except (UnicodeDecodeError, ValueError):
+                raise SsroptError(
+                    f"strategy {self.name!r}: not a JSON checkpoint (checkpoints of format 1, "
+                    "pickles written by an older ssropt, are not restored)"
+                ) from None
+        envelope = state
         if not isinstance(envelope, dict) or envelope.get("format") != STATE_FORMAT:
-            raise SsroptError(f"strategy {self.name!r}: not a checkpoint of format {STATE_FORMAT}")
+            found = envelope.get("format") if isinstance(envelope, dict) else None
+            raise SsroptError(
+                f"strategy {self.name!r}: not a checkpoint of format {STATE_FORMAT} (format {found})"
+            )
         if envelope["strategy"] != self.name:
             raise SsroptError(
                 f"checkpoint of strategy {envelope['strategy']!r} cannot resume strategy {self.name!r}"
@@ -188,7 +209,7 @@ class Strategy(ABC):
 
     @abstractmethod
     def _state(self) -> Any:
-        """Picklable state (never the space or the cost model)."""
+        """Plain JSON data (never the space, the cost model or a library object)."""
 
     @abstractmethod
     def _load_state(self, state: Any) -> None:
@@ -223,6 +244,41 @@ def constraint_names(space: Space) -> list[str]:
     Learnt by evaluating one design (the lower-bound genome).
     """
     return list(space.evaluate(space.lower[None, :]).constraint_names)
+
+
+def plain_floats(values: Any) -> Any:
+    """``values`` (a number or an array) as nested lists of Python floats, non-finite
+    values as the strings ``"nan"``, ``"inf"``, ``"-inf"`` (strict JSON has no such numbers).
+
+    >>> plain_floats(np.array([[1.5, np.inf], [np.nan, -np.inf]]))
+    [[1.5, 'inf'], ['nan', '-inf']]
+    """
+    array = np.asarray(values, dtype=float)
+    out = array.astype(object)
+    out[np.isnan(array)] = "nan"
+    out[array == np.inf] = "inf"
+    out[array == -np.inf] = "-inf"
+    return out.tolist()
+
+
+def float_array(plain: Any, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """The float64 array of :func:`plain_floats` output (``shape`` for empty lists).
+
+    >>> float_array([[1.5, 'inf'], ['nan', '-inf']]).tolist()
+    [[1.5, inf], [nan, -inf]]
+    """
+    array = np.array(plain, dtype=object).astype(float)
+    return array.reshape(shape) if shape is not None else array
+
+
+def generation_seed(seed: int, generation: int) -> int:
+    """A seed for generation ``generation`` of a run seeded with ``seed`` (for samplers
+    rebuilt at every generation).
+
+    >>> generation_seed(0, 1) == generation_seed(0, 1) != generation_seed(0, 2)
+    True
+    """
+    return int(np.random.SeedSequence([seed, generation]).generate_state(1)[0])
 
 
 def _short(value: Any) -> str:

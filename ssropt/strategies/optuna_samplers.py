@@ -18,11 +18,16 @@ trials of the first generation.
 Repair is Baldwinian here: a trial keeps the parameters the sampler suggested and is told
 the objectives of the repaired design (Optuna cannot change a trial's parameters).
 
-Checkpoint: the told history in compact arrays (asked genomes, values, constraints, trial
-states and the samplers' own trial attributes such as the NSGA-II generation), the
-study's system attributes (NSGA-II parent caches, QMC counters) and the pickled sampler
-(its random state).  Loading rebuilds the private study trial by trial with the same
-trial ids, so the restored strategy asks exactly what the uninterrupted one would.
+The sampler is rebuilt at every ask from its constructor arguments, seeded from
+``(seed, generation)`` (:func:`ssropt.strategies.base.generation_seed`; QMC keeps
+``seed`` for its scramble): Optuna keeps a sampler's random state private and does not
+store it, so this is what makes a sampler's state a function of the generation and the
+study.  The checkpoint is plain JSON data: the told history (asked genomes, values,
+constraints, which trials were cut off, and the samplers' own trial attributes such as
+the NSGA-II generation) and the private study's system attributes (NSGA-II parent
+caches, the QMC sample counter).  Loading rebuilds the private study trial by trial with
+the same trial ids, so the restored strategy asks exactly what the uninterrupted one
+would.
 
 Example:
     >>> from ssropt.objectives.workloads.zoo import build_model
@@ -35,15 +40,16 @@ Example:
     >>> strategy = OptunaRandom(space, seed=0, population_size=8)
     >>> result = space.evaluate(strategy.ask())
     >>> strategy.tell(result.genomes, result.F, result.G)
-    >>> len(strategy.state_dict()) > 0
-    True
+    >>> checkpoint = strategy.state_dict()
+    >>> sorted(checkpoint["state"])
+    ['constraints', 'genomes', 'study_attrs', 'trial_attrs', 'values']
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import pickle
+import json
 import warnings
 from abc import abstractmethod
 from collections.abc import Iterator
@@ -58,11 +64,16 @@ from optuna.trial import TrialState, create_trial
 from ssropt.errors import SsroptError
 from ssropt.spaces.optuna_adapter import genome_distributions, genome_params, suggest_genome
 from ssropt.spaces.space import DIRECTIONS, Space
-from ssropt.strategies.base import Strategy, constraint_names
+from ssropt.strategies.base import (
+    Strategy,
+    constraint_names,
+    float_array,
+    generation_seed,
+    plain_floats,
+)
 
-#: trial system attributes that are not history: constraints are kept as arrays, and the
-#: relative parameters TPE/GP share for *running* trials are never read once complete
-_CONSTRAINT_PREFIX = "constraints"
+#: trial system attributes that are not history: the relative parameters TPE/GP share for
+#: *running* trials are never read once complete
 _TRANSIENT_PREFIXES = ("tpe:relative_params", "gp:relative_params")
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -99,9 +110,15 @@ class OptunaStrategy(Strategy):
         self._constraint_names = (
             ["violation"] if self.aggregate_constraints else self._space_constraints
         )
+        # the trial system attributes Optuna keeps the constraints in (learnt through the
+        # public create_trial): they are checkpointed as values, not as attributes
+        self._constraint_attrs = frozenset(
+            create_trial(
+                state=TrialState.RUNNING, constraints={k: 0.0 for k in self._constraint_names}
+            ).system_attrs
+        )
         self._distributions = genome_distributions(space)
-        with _quiet_optuna():
-            self._study = self._new_study(self._make_sampler())
+        self._new_study()
         self._pending: list[optuna.Trial] = []
         self._pending_genomes = np.zeros((0, space.n_genes), dtype=np.int64)
         self._history: dict[str, list] = {
@@ -113,19 +130,35 @@ class OptunaStrategy(Strategy):
         }
 
     @abstractmethod
-    def _make_sampler(self) -> BaseSampler:
-        """A fresh sampler seeded with ``self.seed``."""
+    def _make_sampler(self, seed: int) -> BaseSampler:
+        """A fresh sampler drawing its random numbers from ``seed``."""
 
-    @staticmethod
-    def _new_study(sampler: BaseSampler) -> optuna.Study:
-        return optuna.create_study(
-            storage=InMemoryStorage(), sampler=sampler, directions=list(DIRECTIONS)
-        )
+    def _generation_sampler(self) -> BaseSampler:
+        """The sampler of the next generation, built afresh from its constructor arguments.
+
+        Optuna keeps a sampler's random state private and unsaved, so the sampler is
+        rebuilt at every generation with a seed derived from ``(seed, generation)``:
+        whatever it remembers is then a function of the generation and of the study
+        (its trials and system attributes, which the checkpoint holds), and a restored
+        strategy asks exactly what the uninterrupted one asks.
+        """
+        return self._make_sampler(generation_seed(self.seed, self.generation))
+
+    def _new_study(self) -> None:
+        """A new private study on an in-memory storage of its own (``self._memory``)."""
+        storage = InMemoryStorage()
+        with _quiet_optuna():
+            study = optuna.create_study(
+                storage=storage, sampler=self._generation_sampler(), directions=list(DIRECTIONS)
+            )
+        self._memory, self._study = storage, study
+        self._memory_id = storage.get_study_id_from_name(study.study_name)
 
     # -- ask / tell --------------------------------------------------------------------------
     def _ask(self) -> np.ndarray:
         study, space = self._study, self.space
         with _quiet_optuna():
+            study.sampler = self._generation_sampler()
             if self.generation == 0 and len(self._history["genomes"]) == 0:
                 for genome in self.initial:
                     study.enqueue_trial(genome_params(space, genome))
@@ -161,83 +194,77 @@ class OptunaStrategy(Strategy):
         history["values"].append(np.vstack([values, np.full((n_asked - n, 2), np.nan)]))
         history["constraints"].append(np.vstack([G, np.full((n_asked - n, G.shape[1]), np.nan)]))
         history["complete"].append(np.arange(n_asked) < n)
-        history["extra"].extend(
-            _extra_attrs(told[trial.number].system_attrs) for trial in self._pending
-        )
+        history["extra"].extend(self._sampler_attrs(told[trial.number]) for trial in self._pending)
         self._pending = []
+
+    def _sampler_attrs(self, trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+        """A trial's system attributes worth keeping (e.g. ``NSGAIISampler:generation``):
+        not its constraints (kept as values) nor the relative parameters TPE/GP share for
+        *running* trials (never read once complete); as plain JSON data."""
+        kept = {
+            key: value
+            for key, value in trial.system_attrs.items()
+            if key not in self._constraint_attrs and not key.startswith(_TRANSIENT_PREFIXES)
+        }
+        return json.loads(json.dumps(kept, allow_nan=False))
 
     # -- checkpoints -------------------------------------------------------------------------
     def _state(self) -> Any:
         history = self._history
-        d = self.space.n_genes
+        complete = _concat(history["complete"], (0,), bool)
+        values = _concat(history["values"], (0, 2), float)
+        constraints = _concat(history["constraints"], (0, len(self._constraint_names)), float)
         return {
-            "sampler": pickle.dumps(self._study.sampler, protocol=pickle.HIGHEST_PROTOCOL),
-            "study_system_attrs": dict(
-                self._study._storage.get_study_system_attrs(self._study._study_id)
-            ),
-            "genomes": _concat(history["genomes"], (0, d), np.int64).astype(
-                _genome_dtype(self.space)
-            ),
-            "values": _concat(history["values"], (0, 2), float),
-            "constraints": _concat(history["constraints"], (0, len(self._constraint_names)), float),
-            "complete": _concat(history["complete"], (0,), bool),
-            "extra": list(history["extra"]),
+            "genomes": _concat(history["genomes"], (0, self.space.n_genes), np.int64).tolist(),
+            "values": [plain_floats(v) if c else None for v, c in zip(values, complete)],
+            "constraints": [plain_floats(g) if c else None for g, c in zip(constraints, complete)],
+            "trial_attrs": list(history["extra"]),
+            "study_attrs": dict(self._memory.get_study_system_attrs(self._memory_id)),
         }
 
     def _load_state(self, state: Any) -> None:
-        sampler = pickle.loads(state["sampler"])
-        genomes = state["genomes"].astype(np.int64)
-        names = self._constraint_names
+        space, names = self.space, self._constraint_names
+        genomes = np.array(state["genomes"], dtype=np.int64).reshape(-1, space.n_genes)
+        n = len(genomes)
+        if not len(state["values"]) == len(state["constraints"]) == len(state["trial_attrs"]) == n:
+            raise SsroptError(f"strategy {self.name!r}: inconsistent checkpoint (trial counts)")
+        complete = np.array([v is not None for v in state["values"]], dtype=bool)
+        values = np.full((n, 2), np.nan)
+        constraints = np.full((n, len(names)), np.nan)
         trials = []
-        for genome, values, constraints, complete, extra in zip(
-            genomes, state["values"], state["constraints"], state["complete"], state["extra"]
+        for i, (genome, row_values, row_constraints, attrs) in enumerate(
+            zip(genomes, state["values"], state["constraints"], state["trial_attrs"])
         ):
-            attrs = dict(extra)
-            if complete:
-                attrs.update(
-                    {f"{_CONSTRAINT_PREFIX}:{k}": float(v) for k, v in zip(names, constraints)}
-                )
+            if complete[i]:
+                values[i] = float_array(row_values, (2,))
+                constraints[i] = float_array(row_constraints, (len(names),))
             trials.append(
                 create_trial(
-                    state=TrialState.COMPLETE if complete else TrialState.FAIL,
-                    params=genome_params(self.space, genome),
+                    state=TrialState.COMPLETE if complete[i] else TrialState.FAIL,
+                    params=genome_params(space, genome),
                     distributions=self._distributions,
-                    values=values.tolist() if complete else None,
-                    system_attrs=attrs,
+                    values=values[i].tolist() if complete[i] else None,
+                    constraints=dict(zip(names, constraints[i].tolist())) if complete[i] else None,
+                    system_attrs=dict(attrs),
                 )
             )
+        self._new_study()
         with _quiet_optuna():
-            study = self._new_study(sampler)
-            study.add_trials(trials)
-            for key, value in state["study_system_attrs"].items():
-                study._storage.set_study_system_attr(study._study_id, key, value)
-        self._study = study
+            self._study.add_trials(trials)
+        for key, value in state["study_attrs"].items():
+            self._memory.set_study_system_attr(self._memory_id, key, value)
         self._pending = []
-        n = len(genomes)
         self._history = {
             "genomes": [genomes] if n else [],
-            "values": [state["values"]] if n else [],
-            "constraints": [state["constraints"]] if n else [],
-            "complete": [state["complete"]] if n else [],
-            "extra": list(state["extra"]),
+            "values": [values] if n else [],
+            "constraints": [constraints] if n else [],
+            "complete": [complete] if n else [],
+            "extra": [dict(attrs) for attrs in state["trial_attrs"]],
         }
-
-
-def _extra_attrs(system_attrs: dict[str, Any]) -> dict[str, Any]:
-    """A trial's system attributes worth keeping (e.g. ``NSGAIISampler:generation``)."""
-    return {
-        key: value
-        for key, value in system_attrs.items()
-        if not key.startswith(_CONSTRAINT_PREFIX) and not key.startswith(_TRANSIENT_PREFIXES)
-    }
 
 
 def _concat(parts: list[np.ndarray], empty_shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(empty_shape, dtype=dtype)
-
-
-def _genome_dtype(space: Space) -> np.dtype:
-    return np.min_scalar_type(int(space.upper.max()))
 
 
 # -- the samplers --------------------------------------------------------------------------
@@ -255,8 +282,8 @@ class OptunaNsga2(OptunaStrategy):
             )
         super().__init__(space, seed, population_size, initial)
 
-    def _make_sampler(self) -> BaseSampler:
-        return optuna.samplers.NSGAIISampler(population_size=self.population_size, seed=self.seed)
+    def _make_sampler(self, seed: int) -> BaseSampler:
+        return optuna.samplers.NSGAIISampler(population_size=self.population_size, seed=seed)
 
 
 class OptunaTpe(OptunaStrategy):
@@ -268,9 +295,9 @@ class OptunaTpe(OptunaStrategy):
 
     name = "tpe"
 
-    def _make_sampler(self) -> BaseSampler:
+    def _make_sampler(self, seed: int) -> BaseSampler:
         return optuna.samplers.TPESampler(
-            seed=self.seed,
+            seed=seed,
             multivariate=True,
             n_startup_trials=self.population_size,
             constant_liar=False,
@@ -282,18 +309,28 @@ class OptunaRandom(OptunaStrategy):
 
     name = "random"
 
-    def _make_sampler(self) -> BaseSampler:
-        return optuna.samplers.RandomSampler(seed=self.seed)
+    def _make_sampler(self, seed: int) -> BaseSampler:
+        return optuna.samplers.RandomSampler(seed=seed)
 
 
 class OptunaQmc(OptunaStrategy):
-    """A scrambled Sobol sequence (Optuna's QMCSampler) seeded by ``seed``."""
+    """A scrambled Sobol sequence (Optuna's QMCSampler) seeded by ``seed``.
+
+    The scramble keeps the strategy's seed for the whole run (one sequence), and the
+    sampler's position in it lives in the study's system attributes; only the random
+    sampler behind it (genes sampled independently, e.g. before any trial completes)
+    takes the generation's seed.
+    """
 
     name = "qmc"
 
-    def _make_sampler(self) -> BaseSampler:
+    def _make_sampler(self, seed: int) -> BaseSampler:
         return optuna.samplers.QMCSampler(
-            qmc_type="sobol", scramble=True, seed=self.seed, warn_independent_sampling=False
+            qmc_type="sobol",
+            scramble=True,
+            seed=self.seed,
+            independent_sampler=optuna.samplers.RandomSampler(seed=seed),
+            warn_independent_sampling=False,
         )
 
 
@@ -312,9 +349,9 @@ class OptunaGp(OptunaStrategy):
             raise SsroptError(torch_missing_message()) from None
         super().__init__(space, seed, population_size, initial)
 
-    def _make_sampler(self) -> BaseSampler:
+    def _make_sampler(self, seed: int) -> BaseSampler:
         return optuna.samplers.GPSampler(
-            seed=self.seed, n_startup_trials=self.population_size, deterministic_objective=True
+            seed=seed, n_startup_trials=self.population_size, deterministic_objective=True
         )
 
 

@@ -9,8 +9,15 @@ constraint domination (feasible first, then the smaller summed violation).
 The space's repair is Lamarckian here: the population stores the repaired genomes that
 were evaluated, so offspring are bred from buildable designs.
 
-The checkpoint is the pickled algorithm (populations, random generator, counters) with
-its problem removed; the problem is a light bounds-only object rebuilt from the space.
+The checkpoint is plain JSON data: the population (each individual's genome, objectives,
+constraints, violation, what pymoo marked evaluated and its ranking data -- non-dominated
+rank and crowding, which tournament selection reads -- and the generation it was bred
+in), the algorithm's random generator (``random_state.bit_generator.state``), its
+iteration and evaluation counters and whether mating was exhausted.  Loading builds the
+algorithm as a new strategy does (same operators, survival and ``setup``) and puts that
+state back, so the next ask equals the uninterrupted run's.  The operators and the
+survival (:class:`~ssropt.strategies.batch_niches.BatchNicheSurvival`) keep no state of
+their own between generations.
 
 Example:
     >>> from ssropt.objectives.workloads.zoo import build_model
@@ -30,11 +37,12 @@ Example:
 
 from __future__ import annotations
 
-import pickle
+import time
 from typing import Any
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.individual import Individual
 from pymoo.core.population import Population
 from pymoo.core.problem import Problem
 from pymoo.core.sampling import Sampling
@@ -46,7 +54,7 @@ from pymoo.operators.repair.rounding import RoundingRepair
 from ssropt.errors import SsroptError
 from ssropt.spaces.genes import sample_genomes
 from ssropt.spaces.space import Space
-from ssropt.strategies.base import Strategy, constraint_names
+from ssropt.strategies.base import Strategy, constraint_names, float_array, plain_floats
 from ssropt.strategies.batch_niches import BatchNicheSurvival
 
 #: distribution indices of SBX and PM: small values spread offspring over integer domains
@@ -111,7 +119,14 @@ class PymooNsga2(Strategy):
         if self.population_size < 2:
             raise SsroptError(f"nsga2 needs a population of at least 2, got {self.population_size}")
         self._problem = GenomeProblem(space.lower, space.upper, len(constraint_names(space)))
-        self._algorithm = NSGA2(
+        self._algorithm = self._new_algorithm()
+        self._infills: Population | None = None
+        self._exhausted = False
+
+    def _new_algorithm(self) -> NSGA2:
+        """pymoo's NSGA-II with this strategy's operators, set up with its seed."""
+        space = self.space
+        algorithm = NSGA2(
             pop_size=self.population_size,
             sampling=SeededIntegerSampling(
                 self.initial, space.label_genes, space.options.min_accelerators
@@ -127,11 +142,9 @@ class PymooNsga2(Strategy):
             eliminate_duplicates=True,
             **({"survival": BatchNicheSurvival()} if len(space.batch_values) > 1 else {}),
         )
-        self._algorithm.setup(
+        return algorithm.setup(
             self._problem, termination=NoTermination(), seed=self.seed, verbose=False
         )
-        self._infills: Population | None = None
-        self._exhausted = False
 
     @property
     def finished(self) -> bool:
@@ -190,16 +203,75 @@ class PymooNsga2(Strategy):
 
     def _state(self) -> Any:
         algorithm = self._algorithm
-        problem, algorithm.problem = algorithm.problem, None
-        try:
-            blob = pickle.dumps(algorithm, protocol=pickle.HIGHEST_PROTOCOL)
-        finally:
-            algorithm.problem = problem
-        return {"algorithm": blob, "exhausted": self._exhausted}
+        return {
+            "initialized": bool(algorithm.is_initialized),
+            "n_iter": algorithm.n_iter,
+            "n_eval": algorithm.evaluator.n_eval,
+            "random_state": algorithm.random_state.bit_generator.state,
+            "population": None if algorithm.pop is None else _plain_population(algorithm.pop),
+            "exhausted": self._exhausted,
+        }
 
     def _load_state(self, state: Any) -> None:
-        algorithm = pickle.loads(state["algorithm"])
-        algorithm.problem = self._problem
+        algorithm = self._new_algorithm()
+        algorithm.random_state.bit_generator.state = state["random_state"]
+        algorithm.evaluator.n_eval = int(state["n_eval"])
+        if state["initialized"]:
+            algorithm.start_time = time.time()
+            algorithm.is_initialized = True
+            algorithm.n_iter = int(state["n_iter"])
+            algorithm.pop = _population(state["population"], self.space.n_genes)
+            algorithm._set_optimum()  # what pymoo sets after each tell (results only)
         self._algorithm = algorithm
         self._exhausted = bool(state["exhausted"])
         self._infills = None
+
+
+#: what an individual holds besides its ``data``: values pymoo reads (``FEAS`` follows ``CV``)
+_VALUES = ("F", "G", "H", "CV")
+
+
+def _plain_population(population: Population) -> dict[str, Any]:
+    """A population as plain data: genomes, values, evaluated keys and data per individual."""
+    X = [np.asarray(individual.X) for individual in population]
+    dtypes = {x.dtype.str for x in X}
+    if len(dtypes) > 1:
+        raise AssertionError(f"nsga2 population genomes of several dtypes: {sorted(dtypes)}")
+    return {
+        "X_dtype": dtypes.pop() if dtypes else "<i8",
+        "X": [x.tolist() for x in X],
+        **{key: [plain_floats(individual.get(key)) for individual in population] for key in _VALUES},
+        "evaluated": [sorted(individual.evaluated) for individual in population],
+        "data": [
+            {key: _plain_scalar(key, value) for key, value in individual.data.items()}
+            for individual in population
+        ],
+    }
+
+
+def _population(plain: dict[str, Any], n_genes: int) -> Population:
+    """The population of :func:`_plain_population`."""
+    individuals = []
+    for i, x in enumerate(plain["X"]):
+        individual = Individual()
+        individual.X = np.array(x, dtype=np.dtype(plain["X_dtype"])).reshape(n_genes)
+        for key in _VALUES:
+            individual.set(key, float_array(plain[key][i], (-1,)))
+        individual.evaluated = set(plain["evaluated"][i])
+        individual.data = {
+            key: float(value) if isinstance(value, str) else value
+            for key, value in plain["data"][i].items()
+        }
+        individuals.append(individual)
+    return Population.create(*individuals)
+
+
+def _plain_scalar(key: str, value: Any) -> Any:
+    """An individual's data value (rank, crowding, generation) as plain data."""
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None if value is None else bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return plain_floats(value)
+    raise AssertionError(f"nsga2 individual data {key!r} of type {type(value).__name__}")

@@ -39,8 +39,9 @@ ask while they fit in ``nPop``.  The strategy is ``finished`` when every pair is
 designs (``initial``) form the first ask on their own and are not bred from.
 
 Everything random comes from one ``numpy`` generator seeded with the strategy seed; the
-checkpoint holds its state, the populations and the cycle position, so a resumed run asks
-exactly what the uninterrupted one would.
+checkpoint is plain JSON data -- the generator's ``bit_generator.state``, every pair's
+population (labels) and costs, iteration counts and the cycle position -- so a resumed run
+asks exactly what the uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from ssropt.errors import SsroptError
 from ssropt.objectives.design import relabel_by_first_use
 from ssropt.spaces.configured import configurator_for
 from ssropt.spaces.space import Space
-from ssropt.strategies.base import Strategy
+from ssropt.strategies.base import Strategy, float_array, plain_floats
 
 #: evaluations (population x iterations) each (k, batch) pair gets after its initial one
 ITERATION_EVALUATIONS = 2000
@@ -336,10 +337,10 @@ class SsrEa(Strategy):
     def _state(self) -> Any:
         return {
             "rng": self._rng.bit_generator.state,
-            "population": self._population,
-            "cost": self._cost,
-            "iterations": self._iterations,
-            "done": self._done,
+            "population": [None if p is None else p.tolist() for p in self._population],
+            "cost": [None if c is None else plain_floats(c) for c in self._cost],
+            "iterations": list(self._iterations),
+            "done": list(self._done),
             "cursor": self._cursor,
             "initial_pending": self._initial_pending,
         }
@@ -347,10 +348,13 @@ class SsrEa(Strategy):
     def _load_state(self, state: Any) -> None:
         self._rng = np.random.default_rng()
         self._rng.bit_generator.state = state["rng"]
-        self._population = list(state["population"])
-        self._cost = list(state["cost"])
-        self._iterations = list(state["iterations"])
-        self._done = list(state["done"])
+        self._population = [
+            None if p is None else np.array(p, dtype=np.int64).reshape(-1, self.n_groups)
+            for p in state["population"]
+        ]
+        self._cost = [None if c is None else float_array(c, (-1,)) for c in state["cost"]]
+        self._iterations = [int(i) for i in state["iterations"]]
+        self._done = [bool(d) for d in state["done"]]
         self._cursor = int(state["cursor"])
         self._initial_pending = bool(state["initial_pending"])
         self._pending = None

@@ -15,9 +15,11 @@ first generation on.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -32,7 +34,7 @@ import optuna
 import pytest
 
 from ssropt.cli import main
-from ssropt.engine.checkpoint import encode_state
+from ssropt.engine.checkpoint import CHECKPOINT_KEY, encode_state
 from ssropt.engine.leases import LeaseClock
 from ssropt.engine.records import GENERATION_KEY, GENOME_KEY, INDIVIDUAL_KEY, trial_records
 from ssropt.engine.runner import run_study
@@ -422,6 +424,40 @@ def test_an_older_study_with_a_checkpoint_but_no_work_plan_resumes(small_referen
     summary = run_study(study, config, progress=False)
     assert summary.finished and summary.evaluated_here == 50
     assert contents(url, "old") == small_reference
+
+
+def test_an_older_study_with_a_pickled_checkpoint_is_refused_in_one_line(capsys, tmp_path):
+    """Format-1 checkpoints held pickled library objects: never unpickled, one error line."""
+    url = str(tmp_path / "studies.log")
+    config = small_config()
+    storage = open_storage(url)
+    create_ssropt_study(storage, "old", config)
+    space = config.build_space()
+    strategy = make_strategy("nsga2", space, config.seed, config.population_size)
+    result = space.evaluate(strategy.ask())
+    strategy.tell(result.genomes, result.F, result.G)
+    algorithm = strategy._algorithm
+    problem, algorithm.problem = algorithm.problem, None
+    envelope = {  # what an older ssropt pickled: the pymoo algorithm inside
+        "format": 1, "strategy": "nsga2", "settings": strategy._settings(), "generation": 1,
+        "state": {"algorithm": pickle.dumps(algorithm), "exhausted": False},
+    }
+    algorithm.problem = problem
+    blob = base64.b64encode(pickle.dumps(envelope)).decode("ascii")
+    write_trials(storage, storage.get_study_id_from_name("old"),
+                 trial_records(space, result, "nsga2", 0, 0),
+                 {CHECKPOINT_KEY: {"generation": 1, "evaluated": 50, "state": blob}})
+    code, out, err = cli(capsys, "resume", "--storage", url, "--study-name", "old", "--quiet")
+    assert code == 2 and out == ""
+    assert err.startswith("error: this study was written by an older ssropt, whose checkpoint "
+                          "of the 'nsga2' strategy's state (format 1, pickled library objects) "
+                          "cannot be restored safely: start a new study with `ssropt run`")
+    assert err.count("\n") == 1
+    assert len(load_trials_of(url, "old")) == 50  # nothing added, nothing lost
+
+
+def load_trials_of(url: str, name: str) -> list:
+    return optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()
 
 
 def test_a_generation_cut_by_the_budget_stays_open_until_the_budget_is_raised(

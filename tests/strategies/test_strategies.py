@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import moocore
 import numpy as np
@@ -130,7 +131,8 @@ def test_restored_checkpoint_continues_exactly(name, stop, space):
     before = make_strategy(name, space, seed=5, population_size=POPULATION, initial=initial)
     run(before, space, generations=stop, truncate=truncate)
     checkpoint = before.state_dict()
-    assert isinstance(checkpoint, bytes)
+    assert isinstance(checkpoint, dict)
+    assert json.loads(json.dumps(checkpoint, allow_nan=False)) == checkpoint
 
     restored = make_strategy(name, space, seed=5, population_size=POPULATION, initial=initial)
     restored.load_state(checkpoint)
