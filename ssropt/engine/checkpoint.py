@@ -25,8 +25,6 @@ import pickle
 
 import numpy as np
 
-
-
 CHECKPOINT_KEY = "ssropt:checkpoint"
 
 

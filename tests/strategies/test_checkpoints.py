@@ -12,13 +12,14 @@ import pickle
 import numpy as np
 import pytest
 
-from ssropt.objectives.errors import SsroptError
-from ssropt.objectives.model import CostModel
-from ssropt.objectives.platform import load_platform
-from ssropt.objectives.zoo import build_model
+from ssropt.engine.checkpoint import CHECKPOINT_KEY, decode_state, encode_state
+from ssropt.engine.study import StudyError
+from ssropt.errors import SsroptError
+from ssropt.objectives.models import CostModel
+from ssropt.objectives.platforms import load_platform
+from ssropt.objectives.workloads.zoo import build_model
 from ssropt.spaces import Space, SpaceOptions, group_preset
 from ssropt.strategies import HAS_TORCH, make_strategy, space_size
-from ssropt.study import CHECKPOINT_KEY, StudyError, decode_state, encode_state
 
 POPULATION = 12
 STRATEGIES = ["nsga2", "optuna-nsga2", "tpe", "qmc", "random", "exhaustive", "ssr-ea"]
