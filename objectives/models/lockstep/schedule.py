@@ -8,6 +8,17 @@ node-to-accelerator assignment and the batch size -- not on accelerator shapes -
 is computed once per distinct ``(batch, assignment)`` key, vectorised over keys, and
 cached.  [SSR estimator, ``inter_schedule``; spec section 3.1]
 
+How it is computed: an accelerator runs, at each step, the ready job of its pool with
+the lowest priority ``image * n_layers + layer``, so a job runs at the first step at or
+after its ready time (one after its latest predecessor) that no higher-priority job of
+its accelerator took -- lower-priority jobs never delay it.  When every predecessor of a
+job is an earlier layer of its image (zoo, Hugging Face and GEMM-chain workloads),
+visiting the jobs in priority order therefore places each one for good: a loop over
+``(image, layer)``, vectorised over keys, with one free-step bitmap of 64-bit words per
+(key, accelerator).  The search starts after the same layer of the previous image, which
+runs earlier (by induction over layers: its ready time is no later and it takes its
+step first).  Other graphs fall back to the step-by-step simulation.
+
 A schedule is summarised for costing by its *step kinds*: the variant of the job each
 node runs in a step (``0`` idle, else ``1 + last + 2*first + 4*final``: ``last`` = last
 copy of the node so next-block edges are absent, ``first`` = layer 0 of the image which
@@ -32,7 +43,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,6 +53,14 @@ from ssropt.objectives.workloads.graph import Section, Workload
 LAST, FIRST, FINAL = 1, 2, 4
 N_VARIANTS = 9
 _BIG = np.iinfo(np.int64).max // 4
+#: jobs (images x layers x keys) simulated at once: bounds memory (about 10 bytes a job)
+_CHUNK_JOBS = 1 << 23
+#: jobs summarised at once: keeps the working arrays small (cache-friendly)
+_PIECE_JOBS = 1 << 15
+#: ``_MASK[s]``: the bits ``>= s`` of a 64-bit word; word index and bit of a step (numpy
+#: scalars: cheaper operands than Python ints)
+_MASK = np.int64(-1) << np.arange(64, dtype=np.int64)
+_SIX, _SIXTY_THREE = np.int64(6), np.int64(63)
 
 
 @dataclass(frozen=True)
@@ -86,12 +105,13 @@ class LockStepScheduler:
         self.n_nodes = workload.n_nodes
         self.n_layers = workload.n_layers
         self.requirements = self._requirements(workload)
-        edges = workload.unrolled_edges()
-        self.edges = edges
+        self.edges = workload.unrolled_edges()
         self.layer_node = np.empty(self.n_layers, dtype=np.int64)
+        self.layer_block = np.empty(self.n_layers, dtype=np.int64)
         for j in range(self.n_nodes):
             for b in range(int(self.copies[j])):
                 self.layer_node[self.offset[j] + b * self.stride[j]] = j
+                self.layer_block[self.offset[j] + b * self.stride[j]] = b
         self.qkv = np.flatnonzero(workload.shape_arrays()["attention_input"])
         self._cache: dict[bytes, ScheduleSummary] = {}
         self._max_cache = max_cache
@@ -99,6 +119,7 @@ class LockStepScheduler:
         self._kind_rows = 0
         self._kind_index = np.zeros((0, self.n_nodes), dtype=np.int32)
         self._kind_count = np.zeros(0)
+        self._prepare_layers()
 
     # -- graph ---------------------------------------------------------------------------
     @staticmethod
@@ -117,191 +138,303 @@ class LockStepScheduler:
                 reqs.append((p, j, 0, 1))
         return reqs
 
+    def _prepare_layers(self) -> None:
+        """Per-layer tables: predecessors, static variant bits, LHS producer, RHS edges."""
+        n_layers = self.n_layers
+        # each layer's predecessor layers in its image (all earlier ones: _topological)
+        self._preds, self._topological = [], True
+        for layer in range(n_layers):
+            j, b = int(self.layer_node[layer]), int(self.layer_block[layer])
+            preds = {layer - int(self.stride[j])} if b else set()  # copies run in order
+            for p, node, alpha, beta in self.requirements:
+                need = alpha * b + beta  # finished copies of p, i.e. copy need - 1 done
+                if node == j and need >= 1:
+                    preds.add(int(self.offset[p] + (need - 1) * self.stride[p]))
+                    self._topological &= need <= self.copies[p]
+            self._topological &= all(q < layer for q in preds)
+            self._preds.append(tuple(sorted(preds)))
+        last = self.layer_block == self.copies[self.layer_node] - 1
+        self._variant0 = 1 + LAST * last + FIRST * (np.arange(n_layers) == 0)
+        self._lhs_src = np.arange(n_layers)  # LHS read from DDR: the consumer's own step
+        for s, d, role in self.edges:
+            if role == 0:
+                self._lhs_src[d] = s  # (the last LHS edge wins, as it always has)
+        if self.qkv.size == 3:
+            copies = int(self.copies[self.qkv[0]])
+            self._qkv_layers = self.offset[self.qkv][:, None] + np.arange(copies) * self.stride[self.qkv][:, None]
+        self._rhs = self.edges[self.edges[:, 2] != 0, :2]
+        # the nodes RHS edges feed, and which of them each RHS edge feeds
+        self._rhs_nodes, self._rhs_user = np.unique(self.layer_node[self._rhs[:, 1]], return_inverse=True)
+
     # -- public API ----------------------------------------------------------------------
     def summary(self, batch: int, assignment: np.ndarray) -> ScheduleSummary:
         """The schedule summary of one design."""
-        keys = self.summaries(np.array([batch]), np.asarray(assignment)[None, :])
-        return keys[0]
+        return self.summaries(np.array([batch]), np.asarray(assignment)[None, :])[0]
 
     def summaries(self, batch: np.ndarray, assignment: np.ndarray) -> list[ScheduleSummary]:
         """Summaries for ``(n,)`` batches and ``(n, n_nodes)`` assignments (one per row)."""
-        keys = [self._key(b, row) for b, row in zip(batch, assignment)]
-        missing = {}
+        batch, assignment = np.asarray(batch), np.asarray(assignment)
+        keys, cache = self._keys(batch, assignment), self._cache
+        try:
+            return [cache[key] for key in keys]  # warm path
+        except KeyError:
+            pass
+        missing: dict[bytes, int] = {}  # the first row of each key to compute
         for idx, key in enumerate(keys):
-            if key not in self._cache and key not in missing:
-                missing[key] = idx
-        if missing:
-            rows = np.fromiter(missing.values(), dtype=np.int64)
-            computed = self._compute(batch[rows].astype(np.int64), assignment[rows].astype(np.int64))
-            if len(self._cache) + len(computed) > self._max_cache:
-                self._cache.clear()
-                self._new_kinds, self._kind_rows = [], 0
-                self._kind_index = self._kind_index[:0]
-                self._kind_count = self._kind_count[:0]
-            registered = []
-            for summary in computed:
-                registered.append(replace(summary, first_kind=self._kind_rows))
-                self._kind_rows += summary.counts.size
-            self._new_kinds.extend(registered)
-            self._cache.update(zip(missing.keys(), registered))
-        return [self._cache[key] for key in keys]
+            if key not in cache:
+                missing.setdefault(key, idx)
+        if len(cache) + len(missing) > self._max_cache:
+            cache.clear()  # this call's cached keys go too (the old code then raised KeyError)
+            self._new_kinds, self._kind_rows = [], 0
+            self._kind_index = self._kind_index[:0]
+            self._kind_count = self._kind_count[:0]
+            missing = {}
+            for idx, key in enumerate(keys):
+                missing.setdefault(key, idx)
+        rows = np.fromiter(missing.values(), dtype=np.int64)
+        computed = self._compute(batch[rows].astype(np.int64), assignment[rows].astype(np.int64), self._kind_rows)
+        self._kind_rows = computed[-1].first_kind + computed[-1].counts.size
+        self._new_kinds.extend(computed)
+        cache.update(zip(missing.keys(), computed))
+        return [cache[key] for key in keys]
 
     def kind_table(self) -> tuple[np.ndarray, np.ndarray]:
         """Every cached step kind: ``(rows, J)`` int32 ``node * N_VARIANTS + variant``
         (a flat offset into a ``(J, N_VARIANTS)`` cost table) and ``(rows,)`` counts."""
         if self._new_kinds:
             offsets = (np.arange(self.n_nodes) * N_VARIANTS).astype(np.int32)
-            self._kind_index = np.concatenate(
-                [self._kind_index] + [sm.variants.astype(np.int32) + offsets for sm in self._new_kinds]
-            )
+            new_index = np.concatenate([sm.variants for sm in self._new_kinds]).astype(np.int32) + offsets
+            self._kind_index = np.concatenate([self._kind_index, new_index])
             self._kind_count = np.concatenate([self._kind_count] + [sm.counts for sm in self._new_kinds])
             self._new_kinds = []
         return self._kind_index, self._kind_count
 
     def jobs(self, batch: int, assignment: np.ndarray) -> Jobs:
-        """Every job of one design's schedule (for charts and tests)."""
-        return self._simulate(np.array([batch]), np.asarray(assignment, dtype=np.int64)[None, :])
+        """Every job of one design's schedule (for charts and tests), in step order."""
+        simulate = self._list_schedule if self._topological else self._lockstep
+        step = simulate(np.array([batch], dtype=np.int64), np.asarray(assignment, dtype=np.int64)[None, :])
+        image, layer, key = np.nonzero(step >= 0)
+        node, when = self.layer_node[layer], step[image, layer, key]
+        order = np.lexsort((node, key, when))
+        return Jobs(key[order], image[order], node[order], self.layer_block[layer][order], when[order])
 
     @staticmethod
-    def _key(batch, row) -> bytes:
-        return np.asarray(row, dtype=np.int16).tobytes() + int(batch).to_bytes(4, "little")
+    def _keys(batch: np.ndarray, assignment: np.ndarray) -> list[bytes]:
+        """The cache key of every row: its int16 assignment bytes, then its batch in 4."""
+        n, width = assignment.shape[0], 2 * assignment.shape[1] + 4
+        buf = np.empty((n, width), dtype=np.uint8)
+        buf[:, :-4] = np.ascontiguousarray(assignment, dtype=np.int16).view(np.uint8).reshape(n, width - 4)
+        buf[:, -4:] = batch.astype("<u4").reshape(n, 1).view(np.uint8)
+        return buf.view(np.dtype((np.void, width))).ravel().tolist()
 
     # -- simulation ----------------------------------------------------------------------
-    def _simulate(self, batch: np.ndarray, assign: np.ndarray) -> Jobs:
-        """Run the lock-step list schedule for K keys at once."""
+    def _list_schedule(self, batch: np.ndarray, assign: np.ndarray) -> np.ndarray:
+        """Step of every job, ``(images, n_layers, K)`` (``-1`` past a key's batch), of K
+        keys sorted by decreasing batch, placing jobs in priority order (module doc)."""
+        n_keys, n_layers, images = batch.size, self.n_layers, int(batch[0])
+        n_acc = int(assign.max()) + 1
+        n_words = images * n_layers // 64 + 2  # a row never fills up: every search ends
+        free = np.full(n_keys * n_acc * n_words, -1, dtype=np.int64)  # bit set = step free
+        # first word of the bitmap of each node's accelerator, (J, K)
+        word0 = np.ascontiguousarray((np.arange(n_keys)[:, None] * n_acc + assign).T * n_words)
+        end = np.zeros((images * n_layers, n_keys), dtype=np.int64)  # step + 1 of each job
+        n_active = (batch[None, :] > np.arange(images)[:, None]).sum(axis=1)  # keys: a prefix
+        node, prev = self.layer_node.tolist(), []
+        for i in range(images):
+            n = int(n_active[i])
+            # row views: this image's ends, the previous image's (same keys), first words
+            cur = list(end[i * n_layers : (i + 1) * n_layers, :n])
+            prev, first_word = [row[:n] for row in prev], [w[:n] for w in word0]
+            for layer, preds in enumerate(self._preds):
+                start = prev[layer] if i else None  # the same layer of the previous image
+                for p in preds:
+                    start = cur[p] if start is None else np.maximum(start, cur[p])
+                if start is None:
+                    start = np.zeros(n, dtype=np.int64)
+                fw = first_word[node[layer]]
+                idx = start >> _SIX
+                idx += fw
+                word = free[idx]
+                bit = start & _SIXTY_THREE
+                avail = word & _MASK[bit]
+                jumped = None
+                if np.count_nonzero(avail) < n:  # no free step left in a word: try the next
+                    jumped = miss = np.flatnonzero(avail == 0)
+                    first = idx[jumped]
+                    while miss.size:
+                        idx[miss] += 1
+                        word[miss] = avail[miss] = found = free[idx[miss]]
+                        miss = miss[found == 0]
+                low = avail & -avail  # the first free step, as a bit; frexp: its index + 1
+                np.add(start - bit, np.frexp(low)[1], out=cur[layer])
+                if jumped is not None:
+                    cur[layer][jumped] += (idx[jumped] - first) << 6
+                free[idx] = word ^ low
+            prev = cur
+        end -= 1
+        return end.reshape(images, n_layers, n_keys)
+
+    def _lockstep(self, batch: np.ndarray, assign: np.ndarray) -> np.ndarray:
+        """:meth:`_list_schedule` step by step, for any graph (the original simulation)."""
         n_keys, n_nodes = assign.shape
-        images = int(batch.max())
-        copies = self.copies
+        images, copies = int(batch.max()), self.copies
         count = np.zeros((n_keys, images, n_nodes), dtype=np.int64)
         count[np.arange(images)[None, :] >= batch[:, None]] = copies  # padding images: done
         same_acc = assign[:, :, None] == assign[:, None, :]
         image_priority = (np.arange(images) * self.n_layers)[None, :, None]
-        active = np.arange(n_keys)
-        out: list[tuple[np.ndarray, ...]] = []
-        step = 0
+        step_of = np.full((images, self.n_layers, n_keys), -1, dtype=np.int64)
+        active, step = np.arange(n_keys), 0
         while active.size:
-            done_so_far = count[active]
-            ready = done_so_far < copies
+            done = count[active]
+            ready = done < copies
             for pred, node, alpha, beta in self.requirements:
-                ready[:, :, node] &= done_so_far[:, :, pred] >= alpha * done_so_far[:, :, node] + beta
-            layer = self.offset + done_so_far * self.stride
-            priority = np.where(ready, image_priority + layer, _BIG)
+                ready[:, :, node] &= done[:, :, pred] >= alpha * done[:, :, node] + beta
+            priority = np.where(ready, image_priority + self.offset + done * self.stride, _BIG)
             best_image = priority.argmin(axis=1)
             best = np.take_along_axis(priority, best_image[:, None, :], axis=1)[:, 0, :]
-            # a node wins its accelerator when no node sharing it has a better job
             loses = (same_acc[active] & (best[:, None, :] < best[:, :, None])).any(axis=2)
-            winner = ~loses & (best < _BIG)
-            kk, jj = np.nonzero(winner)
-            ii = best_image[kk, jj]
-            keys = active[kk]
-            out.append((keys, ii, jj, done_so_far[kk, ii, jj], np.full(kk.size, step)))
+            kk, jj = np.nonzero(~loses & (best < _BIG))
+            ii, keys = best_image[kk, jj], active[kk]
+            step_of[ii, self.offset[jj] + done[kk, ii, jj] * self.stride[jj], keys] = step
             count[keys, ii, jj] += 1
-            finished = (count[active] >= copies).all(axis=(1, 2))
-            active = active[~finished]
+            active = active[~(count[active] >= copies).all(axis=(1, 2))]
             step += 1
-        cols = [np.concatenate(c) for c in zip(*out)] if out else [np.zeros(0, np.int64)] * 5
-        return Jobs(*cols)
+        return step_of
 
-    def _compute(self, batch: np.ndarray, assign: np.ndarray) -> list[ScheduleSummary]:
-        jobs = self._simulate(batch, assign)
-        n_keys, n_nodes = assign.shape
-        steps = np.zeros(n_keys, dtype=np.int64)
-        np.maximum.at(steps, jobs.key, jobs.step + 1)
-
-        # step kinds
-        layer = self.offset[jobs.node] + jobs.block * self.stride[jobs.node]
-        variant = (
-            1
-            + LAST * (jobs.block == self.copies[jobs.node] - 1)
-            + FIRST * (layer == 0)
-            + FINAL * (jobs.step == steps[jobs.key] - 1)
-        ).astype(np.uint8)
-        base = np.concatenate([[0], np.cumsum(steps)[:-1]])
-        table = np.zeros((int(steps.sum()), n_nodes), dtype=np.uint8)
-        table[base[jobs.key] + jobs.step, jobs.node] = variant
-        row_key = np.repeat(np.arange(n_keys), steps)
-        packed = np.concatenate(
-            [row_key.astype(">i4").view(np.uint8).reshape(-1, 4), table], axis=1
-        )
-        packed = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
-        uniq, first, counts = np.unique(packed, return_index=True, return_counts=True)
-        uniq_key = row_key[first]
-
-        lhs, rhs = self._buffer_peaks(jobs, batch, assign, steps)
+    # -- summaries -------------------------------------------------------------------------
+    def _compute(self, batch: np.ndarray, assign: np.ndarray, first_kind: int = -1) -> list[ScheduleSummary]:
+        """Summaries of K keys, simulated in chunks of keys of similar batch (bounded
+        memory); with ``first_kind >= 0`` their step kinds are numbered from there on."""
+        order = np.argsort(-batch, kind="stable")
+        simulate = self._list_schedule if self._topological else self._lockstep
+        parts: list[tuple] = [()] * batch.size
+        start = 0
+        while start < batch.size:
+            keys = order[start : start + max(1, _CHUNK_JOBS // (max(1, batch[order[start]]) * self.n_layers))]
+            for k, part in zip(keys, self._summarise(simulate(batch[keys], assign[keys]), assign[keys])):
+                parts[k] = part
+            start += keys.size
         result = []
-        bounds = np.searchsorted(uniq_key, np.arange(n_keys + 1))
-        for k in range(n_keys):
-            lo, hi = bounds[k], bounds[k + 1]
-            n_acc = int(assign[k].max()) + 1
-            result.append(
-                ScheduleSummary(
-                    steps=int(steps[k]),
-                    lhs_buffers=lhs[k, :n_acc].copy(),
-                    rhs_buffers=rhs[k, :n_acc].copy(),
-                    variants=table[first[lo:hi]].copy(),
-                    counts=counts[lo:hi].astype(np.int64),
-                )
-            )
+        for steps, lhs, rhs, variants, counts in parts:
+            result.append(ScheduleSummary(steps, lhs, rhs, variants, counts, first_kind))
+            first_kind += counts.size if first_kind >= 0 else 0
         return result
 
+    def _summarise(self, step: np.ndarray, assign: np.ndarray) -> list[tuple]:
+        """``(steps, lhs_buffers, rhs_buffers, variants, counts)`` of K keys from their
+        ``(images, n_layers, K)`` job steps, keys sorted by decreasing batch."""
+        batch = (step[:, 0, :] >= 0).sum(axis=0)
+        steps = step.max(axis=(0, 1), initial=-1) + 1
+        jobs = np.concatenate([[0], np.cumsum(batch)]) * self.n_layers
+        cuts = np.unique(np.append(0, np.searchsorted(jobs, np.arange(0, jobs[-1], _PIECE_JOBS), side="right") - 1))
+        out: list[tuple] = []
+        for lo, hi in zip(cuts, np.append(cuts[1:], steps.size)):
+            # a piece of keys, copied key-major so that the scatters into per-key cells
+            # below walk memory in order, in groups of one batch: keys [a, b) have batch c
+            piece, n = np.ascontiguousarray(step[: batch[lo], :, lo:hi].transpose(2, 0, 1)), steps[lo:hi]
+            edges = np.flatnonzero(np.diff(batch[lo:hi])) + 1
+            groups = [(a, b, int(batch[lo + a])) for a, b in zip(np.append(0, edges), np.append(edges, hi - lo))]
+            variants, counts, bounds = self._kinds(piece, groups, n)
+            lhs, rhs, acc = self._buffer_peaks(piece, groups, n, assign[lo:hi])
+            out += [
+                (int(n[k]), lhs[acc[k] : acc[k + 1]], rhs[acc[k] : acc[k + 1]],
+                 variants[bounds[k] : bounds[k + 1]], counts[bounds[k] : bounds[k + 1]])
+                for k in range(hi - lo)
+            ]  # fmt: skip
+        return out
+
+    def _kinds(self, by_key, groups, steps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct step rows of every key (``variants``, sorted like the bytes of the
+        rows), their counts and each key's range of them."""
+        n_nodes, n_layers, n_keys = self.n_nodes, self.n_layers, steps.size
+        row0 = np.concatenate([[0], np.cumsum(steps)[:-1]])  # first step row of each key
+        last = (row0 + steps - 1)[steps > 0]  # last step row of each key
+        power = N_VARIANTS ** np.arange(n_nodes - 1, -1, -1, dtype=np.int64)  # node 0 first
+        whole = N_VARIANTS**n_nodes
+        packed = whole < 2**52 and n_keys * whole < 2**62
+        # every job's step row and, packed, its digit of the row's base-9 code (float64
+        # sums stay exact), else its layer; FINAL bits of the last rows are added after
+        fill = (self._variant0 * power[self.layer_node]).astype(float) if packed else np.arange(n_layers)
+        cells = np.empty(n_layers * sum((hi - lo) * b for lo, hi, b in groups), dtype=np.int64)
+        value = np.empty(cells.size, dtype=fill.dtype)
+        offset = 0
+        for lo, hi, b in groups:
+            span = slice(offset, offset + (hi - lo) * b * n_layers)
+            np.add(by_key[lo:hi, :b], row0[lo:hi, None, None], out=cells[span].reshape(hi - lo, b, n_layers))
+            value[span].reshape(-1, n_layers)[...] = fill
+            offset = span.stop
+        row_key = np.repeat(np.arange(n_keys), steps)
+        if packed:
+            code = np.bincount(cells, weights=value, minlength=row_key.size).astype(np.int64)
+            busy = np.zeros(last.size, dtype=np.int64)
+            for p in power:  # nodes that run in the last step get the FINAL bit
+                busy += p * (code[last] // p % N_VARIANTS != 0)
+            code[last] += FINAL * busy
+            uniq, counts = np.unique(row_key * whole + code, return_counts=True)
+            uniq_key, code = np.divmod(uniq, whole)
+            table = np.empty((uniq.size, n_nodes), dtype=np.uint8)
+            for j in range(n_nodes - 1, -1, -1):  # last node = least significant digit
+                code, table[:, j] = np.divmod(code, N_VARIANTS)
+        else:  # too many nodes for one integer: sort the rows' bytes
+            table = np.zeros((row_key.size, n_nodes), dtype=np.uint8)
+            table[cells, self.layer_node[value]] = self._variant0[value]
+            table[last] += FINAL * (table[last] != 0).astype(np.uint8)
+            rows = np.concatenate([row_key.astype(">i4").view(np.uint8).reshape(-1, 4), table], axis=1)
+            rows = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.shape[1]))).ravel()
+            _, first, counts = np.unique(rows, return_index=True, return_counts=True)
+            table, uniq_key = table[first], row_key[first]
+        bounds = np.searchsorted(uniq_key, np.arange(n_keys + 1))
+        return table, counts.astype(np.int64), bounds
+
     # -- buffers ---------------------------------------------------------------------------
-    def _buffer_peaks(self, jobs: Jobs, batch, assign, steps) -> tuple[np.ndarray, np.ndarray]:
-        """Peak live LHS and RHS input buffers per accelerator, ``(K, n_acc_max)`` each."""
-        n_keys = assign.shape[0]
-        images = int(batch.max())
-        step_of = np.full((n_keys, images, self.n_layers), -1, dtype=np.int64)
-        layer = self.offset[jobs.node] + jobs.block * self.stride[jobs.node]
-        step_of[jobs.key, jobs.image, layer] = jobs.step
-        valid = np.arange(images)[None, :] < batch[:, None]  # (K, images)
-
-        src, dst, role = self.edges[:, 0], self.edges[:, 1], self.edges[:, 2]
-        lhs_edges = role == 0
-        # consumer layers' LHS interval [start, end]: from the producer's step (or the
-        # consumer's own step when it reads from DDR) to one step after the consumer.
-        lhs_start = step_of.copy()
-        for s, d in zip(src[lhs_edges], dst[lhs_edges]):
-            lhs_start[:, :, d] = step_of[:, :, s]
-        lhs_end = step_of + 1
-        lhs_on = np.broadcast_to(valid[:, :, None], step_of.shape).copy()
-
+    def _buffer_peaks(self, by_key, groups, steps, assign) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Peak live LHS and RHS input buffers of every (key, accelerator), flat, and each
+        key's range of them (accelerators ``0..max(assignment)``)."""
+        n_keys, n_layers = steps.size, self.n_layers
+        n_acc = assign.max(axis=1) + 1
+        acc_bounds = np.concatenate([[0], np.cumsum(n_acc)])
+        # Cells: per key, a row of ``steps + 2`` cells per accelerator (LHS buffers), then
+        # one per node fed by RHS edges (RHS buffers; the first such node on an accelerator
+        # holds them all).  An interval [s, e] adds +1 at cell s and -1 at cell e + 1 <=
+        # steps + 1 of its row, so a running sum over all cells is each row's live count.
+        user = assign[:, self._rhs_nodes]  # (K, C): accelerator of each RHS-fed node
+        same = np.where(user[:, :, None] == user[:, None, :], np.arange(user.shape[1]), user.shape[1])
+        rhs_row = n_acc[:, None] + same.min(axis=2, initial=user.shape[1])
+        width, n_rows = steps + 2, n_acc + user.shape[1]
+        key_cell = np.concatenate([[0], np.cumsum(n_rows * width)])
+        cell = key_cell[:-1, None] + assign[:, self.layer_node] * width[:, None]  # (K, L)
+        rhs_cell = key_cell[:-1, None] + rhs_row[:, self._rhs_user] * width[:, None]  # (K, R)
+        rhs_src, rhs_dst = self._rhs[:, 0], self._rhs[:, 1]
+        shared = np.zeros(n_keys, dtype=bool)
         if self.qkv.size == 3:  # Q, K, V on one accelerator share one input buffer
             q_acc = assign[:, self.qkv]
             shared = (q_acc == q_acc[:, :1]).all(axis=1)
-            copies = int(self.copies[self.qkv[0]])
-            layers = self.offset[self.qkv][:, None] + np.arange(copies) * self.stride[self.qkv][:, None]
-            start = lhs_start[:, :, layers].min(axis=2)  # (K, images, copies)
-            end = lhs_end[:, :, layers].max(axis=2)
-            sel = shared[:, None, None]
-            first, others = layers[0], layers[1:].ravel()
-            lhs_start[:, :, first] = np.where(sel, start, lhs_start[:, :, first])
-            lhs_end[:, :, first] = np.where(sel, end, lhs_end[:, :, first])
-            lhs_on[:, :, others] &= ~shared[:, None, None]
-
-        acc_of_layer = assign[:, self.layer_node]  # (K, n_layers)
-        n_acc = int(assign.max()) + 1
-        width = int(steps.max()) + 3
-        lhs = self._peak(lhs_start, lhs_end, lhs_on, acc_of_layer, n_acc, width)
-
-        rhs_edges = ~lhs_edges
-        if rhs_edges.any():
-            r_src, r_dst = src[rhs_edges], dst[rhs_edges]
-            start = step_of[:, :, r_src]
-            end = step_of[:, :, r_dst] + 1
-            on = np.broadcast_to(valid[:, :, None], start.shape)
-            rhs = self._peak(start, end, on, acc_of_layer[:, r_dst], n_acc, width)
-        else:
-            rhs = np.zeros((n_keys, n_acc), dtype=np.int64)
-        return lhs, rhs
-
-    @staticmethod
-    def _peak(start, end, on, acc, n_acc, width) -> np.ndarray:
-        """Peak count of live intervals ``[start, end]`` per (key, accelerator)."""
-        n_keys = start.shape[0]
-        acc_full = np.broadcast_to(acc[:, None, :], start.shape)
-        key = np.broadcast_to(np.arange(n_keys)[:, None, None], start.shape)
-        k, a, s, e = key[on], acc_full[on], start[on], end[on]
-        size = n_keys * n_acc * width
-        cell = (k * n_acc + a) * width
-        delta = np.bincount(cell + s, minlength=size) - np.bincount(cell + e + 1, minlength=size)
-        delta = delta.reshape(n_keys, n_acc, width)
-        return np.cumsum(delta, axis=2).max(axis=2)
+        rows = n_layers + rhs_src.size
+        opens = np.empty(rows * sum((hi - lo) * b for lo, hi, b in groups), dtype=np.int64)
+        closes, offset = np.empty_like(opens), 0
+        for lo, hi, b in groups:
+            st, span = by_key[lo:hi, :b], slice(offset, offset + (hi - lo) * b * rows)
+            o, c = opens[span].reshape(hi - lo, b, rows), closes[span].reshape(hi - lo, b, rows)
+            # LHS: [producer's step (own step from DDR), own step + 1] on its accelerator
+            np.add(cell[lo:hi, None], np.take(st, self._lhs_src, axis=2), out=o[:, :, :n_layers])
+            np.add(cell[lo:hi, None] + 2, st, out=c[:, :, :n_layers])
+            # activation RHS: [producer's step, consumer's step + 1] on the consumer's
+            np.add(rhs_cell[lo:hi, None], np.take(st, rhs_src, axis=2), out=o[:, :, n_layers:])
+            np.add(rhs_cell[lo:hi, None] + 2, np.take(st, rhs_dst, axis=2), out=c[:, :, n_layers:])
+            sh = np.flatnonzero(shared[lo:hi])
+            if sh.size:  # one interval spanning Q, K and V (same row), on Q's layer
+                qkv, o_sh, c_sh = self._qkv_layers, o[sh], c[sh]
+                o_sh[:, :, qkv[0]] = o_sh[:, :, qkv].min(axis=2)
+                c_sh[:, :, qkv[0]] = c_sh[:, :, qkv].max(axis=2)
+                o_sh[:, :, qkv[1:]] = c_sh[:, :, qkv[1:]]  # K, V: empty (+1 and -1 in one cell)
+                o[sh], c[sh] = o_sh, c_sh
+            offset = span.stop
+        live = np.bincount(opens, minlength=int(key_cell[-1]))
+        live -= np.bincount(closes, minlength=live.size)
+        np.cumsum(live, out=live)  # (integer sums: much faster than float ones)
+        first_row = np.cumsum(n_rows) - n_rows  # of each key
+        row = np.arange(n_rows.sum()) - np.repeat(first_row, n_rows)  # within its key
+        peaks = np.maximum.reduceat(live, np.repeat(key_cell[:-1], n_rows) + row * np.repeat(width, n_rows))
+        rhs = np.zeros(acc_bounds[-1], dtype=np.int64)
+        rhs[acc_bounds[:-1, None] + user] = peaks[first_row[:, None] + rhs_row]
+        return peaks[row < np.repeat(n_acc, n_rows)], rhs, acc_bounds
