@@ -111,7 +111,8 @@ class ClassPool:
         fields["lbs"] = lb[fields["perm"] - start]
         for name, values in bounds.items():
             fields[name] = values
-            fields["suf_" + name] = _suffix_min(values)
+            if name in self.selector.suffix_fields:
+                fields["suf_" + name] = _suffix_min(values)
         self.ids[(sid, cap, kind, val)] = cid
         self.offset.append(start)
         self.length.append(len(alpha))
@@ -162,9 +163,13 @@ class Selector:
         self.cand = cand
         self.pool = ClassPool(self)
 
+    #: pool fields of :meth:`class_bounds` whose suffix minima :meth:`hopeless` reads
+    suffix_fields: tuple[str, ...] = ()
+
     # -- the model's part -----------------------------------------------------------------
     def class_bounds(self, st: dict, sid: int, alpha: np.ndarray) -> dict[str, np.ndarray]:
-        """Context-free bounds of a class's alphas (pool fields)."""
+        """Per-alpha pool fields of a class: context-free bounds, and anything a search
+        reads per alpha (gathered once per scanned entry)."""
         return {}
 
     def cheap(self, queries: Queries, q: np.ndarray, gp: np.ndarray) -> np.ndarray:
@@ -202,8 +207,12 @@ class Selector:
             return self._select(st, queries.take(first)).take(inverse.ravel())
         return self._select(st, queries)
 
+    def prepare(self, queries: Queries) -> None:
+        """Per-call preparation of the queries (a subclass's)."""
+
     def _select(self, st: dict, queries: Queries) -> Choices:
         n = queries.n
+        self.prepare(queries)
         pool = self.pool
         cls = pool.classes(st, queries)
         arrays = pool.arrays

@@ -32,8 +32,6 @@ from ssropt.objectives.models.lockstep.buffers import ceil_div
 from ssropt.objectives.models.lockstep.configurator.selection import Selector
 from ssropt.objectives.models.ssr.accelerator import ram_banks
 
-#: stands for any partition need beyond ``partition_max * (largest array dimension)``
-TOO_BIG = 1 << 20
 
 
 def always_bram(bram_lanes: int, uram_lanes: int, bram_depth: int, uram_depth: int, uram_weight: int) -> bool:
@@ -47,13 +45,12 @@ def always_bram(bram_lanes: int, uram_lanes: int, bram_depth: int, uram_depth: i
 
 
 def lcm_table(limit: int) -> np.ndarray:
-    """``lcm(x, y)`` for ``0 <= x, y <= limit``, with every value of at least ``limit``
-    (and any involving ``limit``) replaced by :data:`TOO_BIG`: a partition need that large
-    gives a factor above the bound, so its exact value never matters."""
+    """``min(lcm(x, y), limit)`` for ``0 <= x, y <= limit``, flattened (index ``x * (limit
+    + 1) + y``).  With ``limit`` at least ``(partition_max + 1) * (largest array
+    dimension)``, a need that reaches it gives a factor above ``partition_max`` on any
+    array, so its exact value never matters and needs never leave the table."""
     x = np.arange(limit + 1)
-    table = np.lcm(x[:, None], x[None, :])
-    table[(table >= limit) | (x[:, None] == limit) | (x[None, :] == limit)] = TOO_BIG
-    return table
+    return np.minimum(np.lcm(x[:, None], x[None, :]), limit).ravel()
 
 
 class SsrSelector(Selector):
@@ -61,6 +58,7 @@ class SsrSelector(Selector):
 
     n_params = 7
     n_resources = 5  # aie, plio_in, plio_out, bram, uram
+    suffix_fields = ("pout", "pin", "la", "rb", "wu")
 
     def __init__(self, cand, sets) -> None:
         super().__init__(cand)
@@ -75,15 +73,22 @@ class SsrSelector(Selector):
         r_bram = always_bram(self.rbl, self.ul, s.bram_depth * s.ram_type_rhs, s.uram_depth, s.uram_weight)
         self.ram_bounds = l_bram and r_bram
         v = cand.values
-        self.lcm_limit = s.partition_max * int(max(v["a"].max(), v["b"].max(), v["c"].max())) + 1
+        self.lcm_limit = (s.partition_max + 1) * int(max(v["a"].max(), v["b"].max(), v["c"].max()))
         self.lcm = lcm_table(self.lcm_limit)
+        self._needs: dict[str, np.ndarray] = {}
         self._time_index = np.full((0, cand.n_alpha), -1, dtype=np.int64)
         self._time_table = np.empty((0, cand.n_tiles))
         self._time_count = 0
 
     def _lcm(self, x, y):
+        """lcm of needs within the table's limit (see :func:`lcm_table`)."""
+        return self.lcm.take(x * (self.lcm_limit + 1) + y)
+
+    def prepare(self, queries) -> None:
+        """The queries' producer and consumer needs clipped to the lcm table's limit."""
         limit = self.lcm_limit
-        return self.lcm[np.minimum(x, limit), np.minimum(y, limit)]
+        self._needs = {"prod_a": np.minimum(queries.prod_a, limit), "prod_c": np.minimum(queries.prod_c, limit),
+                       "cons_needs": np.minimum(queries.cons_needs, limit)}
 
     # -- context-free bounds of a class ----------------------------------------------------
     def class_bounds(self, st, sid, alpha):
@@ -101,7 +106,11 @@ class SsrSelector(Selector):
                 rb = self.rbl * c * b * st["rmin"][sid, bi, ci]
         never_hard = (not st["wo"][sid]) | ~st["hardenable"][sid, bi, ci]
         wb, wu = self._weight_banks(b, c, np.where(never_hard, st["words"][sid, abc], 0))
-        return {"pout": cand.al_pout[alpha], "pin": pin, "la": la, "ra": rb, "rb": rb + wb, "wu": wu}
+        i32 = np.int32
+        return {"pout": cand.al_pout[alpha].astype(i32), "pin": pin.astype(i32), "la": la.astype(i32),
+                "ra": rb.astype(i32), "rb": (rb + wb).astype(i32), "wu": wu.astype(i32),
+                "abc": abc.astype(i32), "a": a.astype(i32), "b": b.astype(i32), "c": c.astype(i32),
+                "d": d.astype(i32), "di": cand.al_di[alpha].astype(i32)}
 
     def cheap(self, queries, q, gp):
         pool = self.pool.arrays
@@ -126,22 +135,24 @@ class SsrSelector(Selector):
         cand, s, pool = self.cand, self.s, self.pool.arrays
         alpha = pool["alpha"][gp]
         u = queries.set_index[q]
-        abc, a, b, c = cand.al_abc[alpha], cand.al_a[alpha], cand.al_b[alpha], cand.al_c[alpha]
-        d, di = cand.al_d[alpha], cand.al_di[alpha]
+        abc, a, b, c, d, di = (pool[name][gp].astype(np.int64) for name in ("abc", "a", "b", "c", "d", "di"))
         ok = queries.prod_div[q, di]
         roles = st["roles"][u]
-        lcm = self._lcm
-        n_al = lcm(a, queries.prod_a[q, 0])
-        n_bl = lcm(b, queries.prod_c[q, 0, di])
+        lcm, prod_a, prod_c = self._lcm, self._needs["prod_a"], self._needs["prod_c"]
+        n_al = lcm(a, prod_a[q, 0])
+        n_bl = lcm(b, prod_c[q, 0, di])
         n_bl = np.where(roles[:, 0], lcm(n_bl, c), n_bl)
-        n_br = lcm(lcm(b, queries.prod_a[q, 1]), queries.prod_c[q, 2, di])
+        n_br = lcm(lcm(b, prod_a[q, 1]), prod_c[q, 2, di])
         n_br = np.where(roles[:, 1], lcm(n_br, a), n_br)
         n_br = np.where(roles[:, 2], lcm(n_br, c), n_br)
-        n_cr = lcm(lcm(c, queries.prod_c[q, 1, di]), queries.prod_a[q, 2])
+        n_cr = lcm(lcm(c, prod_c[q, 1, di]), prod_a[q, 2])
         n_cr = np.where(roles[:, 2], lcm(n_cr, a), n_cr)
         fa, fbl, fbr, fcr = n_al // a, n_bl // b, n_br // b, n_cr // c
         ok &= np.maximum(np.maximum(fa, fbl), np.maximum(fbr, fcr)) <= s.partition_max
         ok &= fa * fbl * fbr * fcr <= s.partition_product_max
+        if self.ram_bounds:  # the RAM bound with the partitions known, consumers' RAM to come
+            ram = self._ram_bound(st, queries, q, gp, u, abc, a, b, c, fa * fbl, fbr * fcr)
+            ok &= ram <= queries.share[q, 3]
         keep = np.flatnonzero(ok)
         q, gp, alpha, u, abc, a, b, c, d, di = (x[keep] for x in (q, gp, alpha, u, abc, a, b, c, d, di))
         fa, fbl, fbr, fcr = fa[keep], fbl[keep], fbr[keep], fcr[keep]
@@ -158,7 +169,7 @@ class SsrSelector(Selector):
             ar, cr, dr = a[rows], c[rows], d[rows]
             good = (cr * dr) % ydup == 0
             c_eff = np.maximum(cr * dr // ydup, 1)
-            needs = queries.cons_needs[qk, k]
+            needs = self._needs["cons_needs"][qk, k]
             r = queries.cons_roles[qk, k]
             r0, r1, r2 = (r & 1) != 0, (r & 2) != 0, (r & 4) != 0
             t_al = np.where(r0, lcm(needs[:, 0], ar), needs[:, 0])
@@ -174,21 +185,28 @@ class SsrSelector(Selector):
             extra_b[rows] += new_b - queries.cons_old[qk, k, 0]
             extra_u[rows] += new_u - queries.cons_old[qk, k, 1]
             ok[rows] &= good
-        if self.ram_bounds:
-            act = st["act"][u]
-            nL = queries.lhs_buffers[q]
-            bi, ci = cand.bi[abc], cand.ci[abc]
-            la = self.lbl * a * b * np.maximum(fa * fbl, st["lmin"][u, cand.ai[abc], bi])
-            rmin = st["rmin"][u, bi, ci]
-            ra = np.where(act, self.rbl * c * b * np.maximum(fbr * fcr, rmin), 0)
-            wb = pool["rb"][gp] - pool["ra"][gp]
-            ok &= nL * la + ra + wb + extra_b <= queries.share[q, 3]
-            ok &= pool["wu"][gp] + extra_u <= queries.share[q, 4]
+        if self.ram_bounds and valid.any():
+            consumed = np.flatnonzero(valid.any(axis=1) & ok)
+            ram = self._ram_bound(st, queries, q[consumed], gp[consumed], u[consumed], abc[consumed], a[consumed],
+                                  b[consumed], c[consumed], (fa * fbl)[consumed], (fbr * fcr)[consumed])
+            ok[consumed] &= ram + extra_b[consumed] <= queries.share[q[consumed], 3]
+            ok[consumed] &= pool["wu"][gp[consumed]] + extra_u[consumed] <= queries.share[q[consumed], 4]
         keep = np.flatnonzero(ok)
         return {
             "q": q[keep], "alpha": alpha[keep], "abc": abc[keep], "d": d[keep], "di": di[keep],
             "f": (fa[keep], fbl[keep], fbr[keep], fcr[keep]), "extra": (extra_b[keep], extra_u[keep]),
         }
+
+    def _ram_bound(self, st, queries, q, gp, u, abc, a, b, c, pl, pr):
+        """Least BRAM of the pairs' candidates with partitions ``pl``, ``pr`` and no consumer:
+        a buffer split over ``p`` banks needs ``lanes * p * ceil(depth / (p D)) >= lanes *
+        max(p, ceil(depth / D))`` blocks, the least depth over tiles counted."""
+        cand, pool = self.cand, self.pool.arrays
+        bi = cand.bi[abc]
+        la = self.lbl * a * b * np.maximum(pl, st["lmin"][u, cand.ai[abc], bi])
+        rmin = st["rmin"][u, bi, cand.ci[abc]]
+        ra = np.where(st["act"][u], self.rbl * c * b * np.maximum(pr, rmin), 0)
+        return queries.lhs_buffers[q] * la + ra + pool["rb"][gp] - pool["ra"][gp]
 
     def buffer_banks(self, a, b, c, f, lhs_words, rhs_words, lhs_buffers, rhs_buffers):
         """(BRAM, URAM) of an accelerator's LHS and RHS buffers under partition factors
