@@ -33,7 +33,6 @@ from ssropt.objectives.models.lockstep.configurator.selection import Selector
 from ssropt.objectives.models.ssr.accelerator import ram_banks
 
 
-
 def always_bram(bram_lanes: int, uram_lanes: int, bram_depth: int, uram_depth: int, uram_weight: int) -> bool:
     """Whether the score rule places a buffer of any depth in BRAM (never URAM)."""
     period = math.lcm(bram_depth, uram_depth) // bram_depth
@@ -132,7 +131,7 @@ class SsrSelector(Selector):
 
     # -- array level -----------------------------------------------------------------------
     def alphas(self, st, queries, q, gp):
-        cand, s, pool = self.cand, self.s, self.pool.arrays
+        s, pool = self.s, self.pool.arrays
         alpha = pool["alpha"][gp]
         u = queries.set_index[q]
         abc, a, b, c, d, di = (pool[name][gp].astype(np.int64) for name in ("abc", "a", "b", "c", "d", "di"))
