@@ -16,10 +16,20 @@ from ssropt.objectives.models.lockstep.configurator.driver import (
     LockStepConfigurator,
 )
 from ssropt.objectives.models.lockstep.configurator.selection import TIME_BAND, Choices, Selector
-from ssropt.objectives.models.lockstep.configurator.split import WIDEN_TRIES, SplitRule, share_ratio
+from ssropt.objectives.models.lockstep.configurator.split import (
+    SHARE_WEIGHTS,
+    SSR_RULE,
+    TUNED_RULE,
+    WIDEN_TRIES,
+    SplitRule,
+    share_ratio,
+)
 
 __all__ = [
+    "SHARE_WEIGHTS",
+    "SSR_RULE",
     "TIME_BAND",
+    "TUNED_RULE",
     "WIDEN_TRIES",
     "Choices",
     "Configuration",

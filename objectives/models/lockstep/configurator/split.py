@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ssropt.objectives.models.base import SHARE_WEIGHTS, SSR_RULE, TUNED_RULE  # noqa: F401 (re-exported)
+
 #: times an accelerator's RAM share is doubled when nothing fits in it
 WIDEN_TRIES = 3
 
