@@ -153,9 +153,10 @@ class Selector:
     ``alpha``, ``abc`` (array index), ``d`` and ``di`` (replication and its index).
     """
 
-    #: alphas a search without a threshold scans first, then next, then all the rest
+    #: alphas a search without a threshold scans first; each next window is
+    #: ``window_growth`` times wider
     first_window = 16
-    second_window = 128
+    window_growth = 8
     #: rounds with at most this many (pair, tile) candidates price all of them at once
     full_eval_limit = 200_000
 
@@ -251,7 +252,7 @@ class Selector:
             active[qw] = more
             active[qb] = False
             if active.any():
-                width = self.second_window if width == self.first_window else int((end - pos).max())
+                width *= self.window_growth
         return self._pick(n, found, thr)
 
     def _below(self, q, start, offset, end, thr):

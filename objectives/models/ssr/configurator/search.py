@@ -24,23 +24,11 @@ is never negative (their factors only grow by integer multiples).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ssropt.objectives.models.lockstep.buffers import ceil_div
+from ssropt.objectives.models.lockstep.buffers import always_bram, ceil_div
 from ssropt.objectives.models.lockstep.configurator.selection import Selector
 from ssropt.objectives.models.ssr.accelerator import ram_banks
-
-
-def always_bram(bram_lanes: int, uram_lanes: int, bram_depth: int, uram_depth: int, uram_weight: int) -> bool:
-    """Whether the score rule places a buffer of any depth in BRAM (never URAM)."""
-    period = math.lcm(bram_depth, uram_depth) // bram_depth
-    for k in range(period + 1):
-        x = k * bram_depth + 0.5
-        if uram_weight * uram_lanes * math.ceil(x / uram_depth) < bram_lanes * math.ceil(x / bram_depth):
-            return False
-    return True
 
 
 def lcm_table(limit: int) -> np.ndarray:
