@@ -40,7 +40,7 @@ import numpy as np
 
 from ssropt.objectives.design import DesignBatch, relabel_by_first_use
 from ssropt.objectives.evaluation import Evaluation
-from ssropt.objectives.models import CostModel
+from ssropt.objectives.models import SHARE_WEIGHTS, TUNED_RULE, CostModel
 from ssropt.spaces.configured import NO_CONFIGURATOR, configurator_for
 from ssropt.spaces.genes import sample_genomes, value_index
 from ssropt.spaces.options import GROUP_PRESETS, SpaceError, SpaceOptions
@@ -98,25 +98,26 @@ class Space:
                 f"but the {options.family} space of {workload.name} has at most {self.n_slots}"
             )
         self.configurator = None
+        self.n_params = len(self.param_names)
+        #: the genes of every accelerator slot, and their value tables: the model's
+        #: parameters, none when a configurator chooses them, a share weight (``tuned``)
+        self.slot_gene_names, self.slot_tables = self.param_names, self.tables
         if options.configurator != NO_CONFIGURATOR:
             self.configurator = configurator_for(self)  # SsroptError for a model without one
-        self.n_params = len(self.param_names)
-        #: parameter genes per slot: none when a configurator chooses the parameters
-        self.n_param_genes = 0 if self.configurator is not None else self.n_params
+            self.slot_gene_names, self.slot_tables = (), []
+            if options.configurator == TUNED_RULE:
+                self.slot_gene_names, self.slot_tables = ("weight",), [SHARE_WEIGHTS]
+        self.n_param_genes = len(self.slot_gene_names)
         self.param_start = 1 + self.n_label_genes
         self.n_genes = self.param_start + self.n_slots * self.n_param_genes
         upper = [len(self.batch_values) - 1] + [self.n_slots - 1] * self.n_label_genes
-        upper += [len(t) - 1 for t in self.tables[: self.n_param_genes]] * self.n_slots
+        upper += [len(t) - 1 for t in self.slot_tables] * self.n_slots
         self.lower = np.zeros(self.n_genes, dtype=np.int64)
         self.upper = np.array(upper, dtype=np.int64)
         self.gene_names = (
             ["batch"]
             + [f"acc_of_{g}" for g in self.group_names[: self.n_label_genes]]
-            + [
-                f"acc{s}_{p}"
-                for s in range(self.n_slots)
-                for p in self.param_names[: self.n_param_genes]
-            ]
+            + [f"acc{s}_{p}" for s in range(self.n_slots) for p in self.slot_gene_names]
         )
 
     # -- structure -------------------------------------------------------------------------
@@ -155,24 +156,55 @@ class Space:
         g = np.clip(np.asarray(genomes, dtype=np.int64), self.lower, self.upper)
         n = g.shape[0]
         batch = self.batch_values[g[:, 0]]
-        if self.model.single_device or self.options.family == "sequential":
-            labels = np.zeros((n, len(self.group_of_node)), dtype=np.int64)
-        elif self.options.family == "spatial":
-            labels = np.broadcast_to(self.group_of_node, (n, len(self.group_of_node))).copy()
-        else:
-            labels = g[:, 1 : 1 + self.n_label_genes][:, self.group_of_node]
-        assignment, rank = relabel_by_first_use(labels)
+        assignment, rank = relabel_by_first_use(self._labels(g))
+        slots = self._slot_values(g, rank, assignment)
         if self.configurator is not None:
-            return self.configurator.designs(assignment, batch, n_slots=self.n_slots)[0]
-        raw = g[:, self.param_start :].reshape(n, self.n_slots, self.n_params)
+            weights = slots[:, :, 0] if self.n_param_genes else None
+            return self.configurator.designs(assignment, batch, n_slots=self.n_slots, weights=weights)[0]
         if not self.n_params:
             return DesignBatch(self.model.cost_model, batch, assignment, np.zeros((n, self.n_slots, 0), dtype=np.int64))
-        values = np.stack([self.tables[p][raw[:, :, p]] for p in range(self.n_params)], axis=2)
+        return DesignBatch(self.model.cost_model, batch, assignment, slots.astype(np.int64))
+
+    def _labels(self, g: np.ndarray) -> np.ndarray:
+        """``(n, n_nodes)`` the accelerator label of every node of genomes ``g``."""
+        n = len(g)
+        if self.model.single_device or self.options.family == "sequential":
+            return np.zeros((n, len(self.group_of_node)), dtype=np.int64)
+        if self.options.family == "spatial":
+            return np.broadcast_to(self.group_of_node, (n, len(self.group_of_node))).copy()
+        return g[:, 1 : 1 + self.n_label_genes][:, self.group_of_node]
+
+    def _slot_values(self, g: np.ndarray, rank: np.ndarray, assignment: np.ndarray) -> np.ndarray:
+        """``(n, n_slots, n_param_genes)`` the slot genes' values, each slot's moved with its
+        label to the accelerator's canonical place (0 beyond the design's accelerators)."""
+        n = len(g)
+        raw = g[:, self.param_start :].reshape(n, self.n_slots, self.n_param_genes)
+        if not self.n_param_genes:
+            return np.zeros((n, self.n_slots, 0))
+        values = np.stack([self.slot_tables[p][raw[:, :, p]] for p in range(self.n_param_genes)], axis=2)
         order = np.argsort(np.pad(rank, ((0, 0), (0, self.n_slots - rank.shape[1])), constant_values=self.n_slots), axis=1, kind="stable")
-        params = np.take_along_axis(values, order[:, :, None], axis=1)
+        values = np.take_along_axis(values, order[:, :, None], axis=1)
         used = np.arange(self.n_slots)[None, :] < (assignment.max(axis=1) + 1)[:, None]
-        params = np.where(used[:, :, None], params, 0)
-        return DesignBatch(self.model.cost_model, batch, assignment, params)
+        return np.where(used[:, :, None], values, 0)
+
+    def canonical(self, genomes: np.ndarray) -> np.ndarray:
+        """The genomes of the same designs with accelerators labelled in order of first use
+        (slot genes moved with their labels, unused slots' genes 0): what a configured
+        space's evaluation returns, since its genome holds no accelerator parameter."""
+        g = np.clip(np.asarray(genomes, dtype=np.int64), self.lower, self.upper)
+        out = np.zeros_like(g)
+        out[:, 0] = g[:, 0]
+        assignment, rank = relabel_by_first_use(self._labels(g))
+        if self.n_label_genes:
+            first_node = np.array([np.flatnonzero(self.group_of_node == k)[0] for k in range(self.n_label_genes)])
+            out[:, 1 : 1 + self.n_label_genes] = np.minimum(assignment[:, first_node], self.n_slots - 1)
+        if self.n_param_genes:
+            raw = g[:, self.param_start :].reshape(len(g), self.n_slots, self.n_param_genes)
+            order = np.argsort(np.pad(rank, ((0, 0), (0, self.n_slots - rank.shape[1])), constant_values=self.n_slots), axis=1, kind="stable")
+            raw = np.take_along_axis(raw, order[:, :, None], axis=1)
+            used = np.arange(self.n_slots)[None, :] < (assignment.max(axis=1) + 1)[:, None]
+            out[:, self.param_start :] = np.where(used[:, :, None], raw, 0).reshape(len(g), -1)
+        return out
 
     def encode(self, designs: DesignBatch) -> np.ndarray:
         """Genomes of designs (parameters rounded down to allowed values)."""
@@ -184,6 +216,10 @@ class Space:
             first_node = np.array([np.flatnonzero(self.group_of_node == k)[0] for k in range(self.n_label_genes)])
             g[:, 1 : 1 + self.n_label_genes] = np.minimum(assignment[:, first_node], self.n_slots - 1)
         if not self.n_param_genes:
+            return g
+        if self.configurator is not None:  # tuned: designs carry no weight, SSR's split is 1
+            used = np.arange(self.n_slots)[None, :] < (assignment.max(axis=1) + 1)[:, None]
+            g[:, self.param_start :] = np.where(used, int(np.flatnonzero(SHARE_WEIGHTS == 1.0)[0]), 0)
             return g
         width = min(designs.max_accelerators, self.n_slots)
         pad = designs.max_accelerators - rank.shape[1]
@@ -201,7 +237,8 @@ class Space:
         designs, result = repair_and_evaluate(self, self.decode(genomes), detail)
         names, G = self.constraints(result)
         F = np.stack([result.latency_s, -result.throughput_ops_per_s], axis=1)
-        return SpaceEvaluation(self.encode(designs), designs, result, F, G, names)
+        evaluated = self.canonical(genomes) if self.configurator is not None else self.encode(designs)
+        return SpaceEvaluation(evaluated, designs, result, F, G, names)
 
     def constraints(self, result: Evaluation) -> tuple[list[str], np.ndarray]:
         """Constraint names and ``(n, m)`` values: the model's plus the space's own."""

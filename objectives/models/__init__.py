@@ -15,12 +15,18 @@ Example:
     ('ssr', 'charm', 'fpga', 'gpu-roofline')
 """
 
-from ssropt.objectives.models.base import MODEL_VERSION, CostModel, value_index
+from ssropt.objectives.models.base import (
+    MODEL_VERSION,
+    SHARE_WEIGHTS,
+    SSR_RULE,
+    TUNED_RULE,
+    CostModel,
+    value_index,
+)
 from ssropt.objectives.models.charm import CharmModel
 from ssropt.objectives.models.fpga import FpgaModel
 from ssropt.objectives.models.gpu import GpuRoofline
 from ssropt.objectives.models.registry import (
-    configurator_names,
     cost_model_names,
     model_class,
     register,
@@ -35,12 +41,14 @@ register(GpuRoofline)
 
 __all__ = [
     "MODEL_VERSION",
+    "SHARE_WEIGHTS",
+    "SSR_RULE",
+    "TUNED_RULE",
     "CharmModel",
     "CostModel",
     "FpgaModel",
     "GpuRoofline",
     "SsrModel",
-    "configurator_names",
     "cost_model_names",
     "model_class",
     "register",

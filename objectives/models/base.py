@@ -46,6 +46,11 @@ if TYPE_CHECKING:
 
 #: version of the models' equations, stored with every study
 MODEL_VERSION = "1"
+#: the rules a configurator follows (``--configurator``): SSR's split of the chip, and
+#: SSR's split with a share weight per accelerator
+SSR_RULE, TUNED_RULE = "ssr", "tuned"
+#: the share weights of ``tuned``: half to twice SSR's split, in steps of sqrt(2)
+SHARE_WEIGHTS = np.array([0.5, 0.707, 1.0, 1.414, 2.0])
 
 _CONFIGURATORS: OrderedDict[tuple, Any] = OrderedDict()
 _CACHED_CONFIGURATORS = 8

@@ -64,7 +64,3 @@ def model_class(name: str) -> type[CostModel]:
             f"unknown cost model {name!r}: known cost models are {', '.join(_MODELS)}"
         ) from None
 
-
-def configurator_names() -> tuple[str, ...]:
-    """The cost models that configure accelerators themselves (``--configurator NAME``)."""
-    return tuple(name for name, cls in _MODELS.items() if cls.configurator_type is not None)

@@ -18,6 +18,10 @@ from pathlib import Path
 from ssropt.errors import SsroptError
 from ssropt.spaces.configured import configurator_choices, default_configurator
 from ssropt.storage import DEFAULT_STORAGE
+from ssropt.strategies.exhaustive import CHUNK as EXHAUSTIVE_CHUNK
+
+#: designs per generation of ``run`` (a population)
+DEFAULT_POPULATION = 100
 
 
 # -- argument types ---------------------------------------------------------------------
@@ -152,9 +156,11 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     se = p.add_argument_group("search")
     se.add_argument("--strategy", default="nsga2", help="nsga2 (default), optuna-nsga2, tpe, random, qmc, gp, exhaustive")
     limit = se.add_mutually_exclusive_group()
-    limit.add_argument("--budget", type=positive_int, help="evaluations (default 2000)")
+    limit.add_argument("--budget", type=positive_int,
+                       help="evaluations (default 2000; exhaustive: every design of the space)")
     limit.add_argument("--time-limit", type=positive_float, metavar="S", help="seconds of search")
-    se.add_argument("--population", type=positive_int, default=100, help="designs per generation (default 100)")
+    se.add_argument("--population", type=positive_int,
+                    help=f"designs per generation (default {DEFAULT_POPULATION}; exhaustive: {EXHAUSTIVE_CHUNK:,})")
     se.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     se.add_argument("--seed-design", action="append", default=[], metavar="F.json",
                     help="a design file to put in the first generation (repeatable)")
@@ -204,9 +210,11 @@ def config_from_args(args: argparse.Namespace):
     from ssropt.engine.study import StudyConfig
     from ssropt.objectives.design_file import load_design
     from ssropt.spaces import SpaceOptions, group_preset, parse_batch_sizes
-    from ssropt.strategies import available_strategies, make_strategy
+    from ssropt.strategies import available_strategies, make_strategy, space_size
 
     workload = workload_from_args(args)
+    if args.population is None:  # an enumeration's generation is a chunk: larger is cheaper
+        args.population = EXHAUSTIVE_CHUNK if args.strategy == "exhaustive" else DEFAULT_POPULATION
     if args.strategy not in available_strategies():
         raise SsroptError(
             f"unknown strategy {args.strategy!r}: known strategies are {', '.join(available_strategies())}"
@@ -247,6 +255,8 @@ def config_from_args(args: argparse.Namespace):
     config = replace(config, space=replace(options, configurator=configurator).to_dict())
     space = config.build_space()  # validates platform, dtype, cost model and the space
     space.check_feasible()
+    if config.strategy == "exhaustive" and args.budget is None and not args.time_limit:
+        config = replace(config, budget=space_size(space))  # the whole space by default
     # refuses, before any study exists, an exhaustive search of a too large space or
     # more seed designs than the first generation holds
     make_strategy(config.strategy, space, config.seed, config.population_size,

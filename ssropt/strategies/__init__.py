@@ -11,35 +11,55 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ssropt.errors import SsroptError
-from ssropt.spaces.space import Space
-from ssropt.strategies.base import Strategy
-from ssropt.strategies.exhaustive import Exhaustive, space_size
-from ssropt.strategies.optuna_samplers import (
-    HAS_TORCH,
-    OptunaGp,
-    OptunaNsga2,
-    OptunaQmc,
-    OptunaRandom,
-    OptunaTpe,
-    torch_missing_message,
-)
-from ssropt.strategies.pymoo_nsga2 import PymooNsga2
-from ssropt.strategies.ssr_ea import SsrEa
 
-STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls
-    for cls in (PymooNsga2, OptunaNsga2, OptunaTpe, OptunaRandom, OptunaQmc, Exhaustive, SsrEa)
+if TYPE_CHECKING:
+    from ssropt.spaces.space import Space
+    from ssropt.strategies.base import Strategy
+
+#: public name -> the module defining it; imported on first use, so a command that never
+#: searches (``--help``, ``front``, an early error) does not import Optuna and pymoo
+_HOMES = {
+    "Strategy": "base",
+    "Exhaustive": "exhaustive", "space_size": "exhaustive",
+    "OptunaGp": "optuna_samplers", "OptunaNsga2": "optuna_samplers", "OptunaQmc": "optuna_samplers",
+    "OptunaRandom": "optuna_samplers", "OptunaTpe": "optuna_samplers", "HAS_TORCH": "optuna_samplers",
+    "torch_missing_message": "optuna_samplers",
+    "PymooNsga2": "pymoo_nsga2", "SsrEa": "ssr_ea",
 }
-if HAS_TORCH:
-    STRATEGIES[OptunaGp.name] = OptunaGp
+_STRATEGY_CLASSES = ("PymooNsga2", "OptunaNsga2", "OptunaTpe", "OptunaRandom", "OptunaQmc", "Exhaustive", "SsrEa")
+
+
+def __getattr__(name: str):
+    if name == "STRATEGIES":
+        return _registry()
+    if name in _HOMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _registry() -> dict[str, type[Strategy]]:
+    """Strategy name -> class (``gp`` only when torch is installed)."""
+    registry = globals().get("_REGISTRY")
+    if registry is None:
+        registry = {cls.name: cls for cls in (__getattr__(name) for name in _STRATEGY_CLASSES)}
+        if __getattr__("HAS_TORCH"):
+            gp = __getattr__("OptunaGp")
+            registry[gp.name] = gp
+        globals()["_REGISTRY"] = registry
+    return registry
 
 
 def available_strategies() -> list[str]:
     """Names of the strategies usable here (``gp`` only when torch is installed)."""
-    return list(STRATEGIES)
+    return list(_registry())
 
 
 def make_strategy(
@@ -50,13 +70,14 @@ def make_strategy(
     initial: np.ndarray | None = None,
 ) -> Strategy:
     """The strategy ``name`` over ``space``; SsroptError for an unknown or unusable name."""
-    if name not in STRATEGIES:
-        if name == OptunaGp.name:
-            raise SsroptError(torch_missing_message())
+    registry = _registry()
+    if name not in registry:
+        if name == __getattr__("OptunaGp").name:
+            raise SsroptError(__getattr__("torch_missing_message")())
         raise SsroptError(
             f"unknown strategy {name!r}: known strategies are {', '.join(available_strategies())}"
         )
-    return STRATEGIES[name](space, seed, population_size=population_size, initial=initial)
+    return registry[name](space, seed, population_size=population_size, initial=initial)
 
 
 __all__ = [

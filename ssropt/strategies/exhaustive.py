@@ -50,6 +50,9 @@ from ssropt.spaces.space import Space
 from ssropt.strategies.base import Strategy
 
 DEFAULT_LIMIT = 5_000_000
+#: designs per generation an enumeration run uses unless told otherwise: it has no
+#: population, and every generation costs a storage round trip and a configurator call
+CHUNK = 2_000
 _CAP = 2**62  # counts of unreachable enumeration states are capped to stay in int64
 
 

@@ -50,6 +50,7 @@ import numpy as np
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.energy import energy_j_per_image
 from ssropt.objectives.evaluation import Evaluation, budget_violations
+from ssropt.objectives.models.fpga.configurator import FpgaConfigurator
 from ssropt.objectives.models.fpga.power import fpga_power_w
 from ssropt.objectives.models.fpga.values import cascade_values, fpga_values, pack
 from ssropt.objectives.models.lockstep.buffers import ceil_div, partition_factors, place_buffers
@@ -91,6 +92,7 @@ class FpgaModel(LockStepModel):
     platform_tables = ("fpga",)
     dtype_tables = ("fpga",)
     hard_budgets = ("dsp",)
+    configurator_type = FpgaConfigurator
 
     def __init__(
         self, workload: Workload, platform: Platform, dtype: str = "int8", cost_model: str | None = None

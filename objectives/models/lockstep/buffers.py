@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -92,3 +94,13 @@ def place_buffers(bram, uram, weight_bram, weight_uram, bram_budget, uram_weight
     out_bram = np.where(to_uram, 0, bram).sum(axis=2) + weight_bram
     out_uram = np.where(to_uram, uram, 0).sum(axis=2) + weight_uram
     return out_bram, out_uram
+
+
+def always_bram(bram_lanes: int, uram_lanes: int, bram_depth: int, uram_depth: int, uram_weight: int) -> bool:
+    """Whether the score rule places a buffer of any depth in BRAM (never URAM)."""
+    period = math.lcm(bram_depth, uram_depth) // bram_depth
+    for k in range(period + 1):
+        x = k * bram_depth + 0.5
+        if uram_weight * uram_lanes * math.ceil(x / uram_depth) < bram_lanes * math.ceil(x / bram_depth):
+            return False
+    return True

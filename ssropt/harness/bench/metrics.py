@@ -211,15 +211,9 @@ def plan_reference(
             "credited to a run (ties with enumerated designs up to rounding)."
         )
     else:
-        configured = ""
-        if plan.base.space.get("configurator", "none") != "none":
-            configured = (
-                f" or the budget of {plan.base.budget:,} that bounds the enumeration of a "
-                "configured space"
-            )
         text = (
             f"**Not exact**: the space has {plan.space_size:.3g} distinct designs, more than the "
-            f"exhaustive limit of {plan.exhaustive_limit:,}{configured}, so the reference is the "
+            f"exhaustive limit of {plan.exhaustive_limit:,}, so the reference is the "
             f"non-dominated union of the {len(traces)} runs' feasible fronts{file_text}."
         )
     return reference, text

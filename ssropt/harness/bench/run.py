@@ -84,15 +84,8 @@ class BenchPlan:
 
     @property
     def enumerable(self) -> bool:
-        """Whether the reference front is exact (the space is enumerated).
-
-        A configured space (the SSR configurator prices designs one at a time, not
-        vectorised) is enumerated only when it also holds at most the budget.
-        """
-        limit = self.exhaustive_limit
-        if self.base.space.get("configurator", "none") != "none" and self.base.budget is not None:
-            limit = min(limit, self.base.budget)
-        return self.space_size <= limit
+        """Whether the reference front is exact (the space is enumerated)."""
+        return self.space_size <= self.exhaustive_limit
 
 
 @dataclass

@@ -75,12 +75,12 @@ def plan_family(
     ``base`` gives the workload, hardware, batch sizes (``base.space``), seed, budget and
     population; the family gets its own space (accelerator parameters chosen by
     ``configurator``), and ``exhaustive`` (budget = the space size) when its space holds
-    at most ``exhaustive_limit`` designs, else ``nsga2`` with ``base.budget``.  A
-    configured space is enumerated only when it also holds at most ``base.budget``
-    designs: the configurator prices designs one at a time, not vectorised.
+    at most ``exhaustive_limit`` designs (an exact front, configured spaces included),
+    else ``nsga2`` with ``base.budget``.
     """
     from ssropt.spaces import SpaceOptions
     from ssropt.strategies import make_strategy, space_size
+    from ssropt.strategies.exhaustive import CHUNK as EXHAUSTIVE_CHUNK
 
     batch_sizes = tuple(base.space.get("batch_sizes", SpaceOptions().batch_sizes))
     options = SpaceOptions(family=family, batch_sizes=batch_sizes, configurator=configurator)
@@ -88,10 +88,9 @@ def plan_family(
     space = config.build_space()  # validates workload, platform, dtype, cost model
     space.check_feasible()
     size = space_size(space)
-    if configurator != "none" and base.budget is not None:
-        exhaustive_limit = min(exhaustive_limit, base.budget)
     if size <= exhaustive_limit:
-        config = replace(config, strategy="exhaustive", budget=size, time_limit_s=None)
+        config = replace(config, strategy="exhaustive", budget=size, time_limit_s=None,
+                         population_size=max(config.population_size, EXHAUSTIVE_CHUNK))
     else:
         config = replace(config, strategy="nsga2")
     make_strategy(config.strategy, space, config.seed, config.population_size)

@@ -21,7 +21,7 @@ import pytest
 from ssropt.cli import main
 from ssropt.engine.study import StudyConfig
 from ssropt.harness.compare.analysis import BASELINES, FAMILIES, compare_fronts, front_hypervolume
-from ssropt.harness.compare.run import plan_families
+from ssropt.harness.compare.run import plan_families, plan_family
 from ssropt.pareto import dominates_or_equals_at_every_latency, pareto_mask
 from ssropt.spaces import SpaceOptions
 from ssropt.storage import open_storage
@@ -232,8 +232,14 @@ def test_a_small_space_is_enumerated_and_a_large_one_searched():
     # configured: the sequential and spatial spaces are one design per batch size, enumerated
     assert plans["sequential-ssr"].config.strategy == plans["spatial-ssr"].config.strategy == "exhaustive"
     assert plans["sequential-ssr"].space_size == plans["spatial-ssr"].space_size == 2
-    # the configured hybrid space is enumerated only when it holds at most --budget designs
-    assert plans["hybrid-ssr"].config.strategy == "nsga2" and plans["hybrid-ssr"].space_size > 500
+    # the configured hybrid space is enumerated whenever it is within the limit, even when
+    # it holds more designs than --budget (the budget bounds searches, not enumerations)
+    size = plans["hybrid-ssr"].space_size
+    assert size > 500
+    exact = plan_family(base, "hybrid", "h", exhaustive_limit=size, configurator="ssr")
+    assert exact.config.strategy == "exhaustive" and exact.config.budget == size
+    searched = plan_family(base, "hybrid", "h", exhaustive_limit=size - 1, configurator="ssr")
+    assert searched.config.strategy == "nsga2" and searched.config.budget == 500
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,12 @@ import pytest
 from ssropt.errors import SsroptError
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.models import CostModel
-from ssropt.objectives.models.ssr.configurator import SsrConfigurator
-from ssropt.objectives.models.ssr.search import TIME_BAND
-from ssropt.objectives.models.ssr.share import SPLIT_RESOURCES, ssr_share
+from ssropt.objectives.models.ssr.configurator import (
+    SPLIT_RESOURCES,
+    TIME_BAND,
+    SsrConfigurator,
+    ssr_share,
+)
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.platforms.versal import SHARED_BUDGETS as BUDGET_CONSTRAINTS
 from ssropt.objectives.workloads.zoo import build_model

@@ -1,0 +1,187 @@
+"""What one accelerator's search depends on besides its own nodes: the queries.
+
+An accelerator's bank partition factors follow the lcm rules against every producer of
+its nodes (``ssropt.objectives.models.lockstep.buffers``): its LHS banks must split rows
+into a multiple of each producer's ``A`` and columns into a multiple of its effective
+``C' = C * dup_p / dup``; an RHS swaps the roles, a transposed RHS swaps them back.  The
+configurator knows the producers configured so far; it also knows the consumers it
+feeds that are configured already, whose partitions (and so RAM) grow with its choice.
+:class:`Queries` holds all of that for many searches at once, as arrays:
+
+* per query: the node set, the share, the ``dup`` cap and a ``c`` rule, the LHS buffers;
+* producers, aggregated: per role the lcm of the producers' ``A`` (``prod_a``), per role
+  and per allowed ``dup`` the lcm of ``max(C * dup_p // d, 1)`` (``prod_c``), and whether
+  every producer's ``C * dup_p`` divides by ``d`` (``prod_div``);
+* consumers, one slot per accelerator: the roles of the edges into it, its lcm needs from
+  its other known producers, its array and its buffers (what the search needs to price
+  the consumer's extra RAM).
+
+:func:`dependency_view` and :func:`needs` compute these from configured parameters,
+vectorised over designs and dependencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+
+@dataclass
+class Queries:
+    """Q accelerator searches.
+
+    Attributes:
+        set_index: ``(Q,)`` node-set id (the configurator's node-set table).
+        share: ``(Q, R)`` the budget of each resource of the split rule.
+        dup_cap: ``(Q,)`` largest head replication allowed (attention-only accelerators).
+        rule_kind, rule_val: ``(Q,)`` the ``c`` rule: 0 none, 1 ``c % v == 0``, 2 ``v % c
+            == 0`` or ``c % v == 0``.
+        lhs_buffers: ``(Q,)`` LHS input buffers from the buffer simulation.
+        prod_a: ``(Q, 3)`` lcm of the producers' ``A`` per role (1: none).
+        prod_c: ``(Q, 3, n_dups)`` lcm of ``max(C * dup_p // d, 1)`` per role and ``d``.
+        prod_div: ``(Q, n_dups)`` every producer's ``C * dup_p`` divides by ``d``.
+        cons_valid: ``(Q, U)`` slot ``u`` is a configured consumer.
+        cons_roles: ``(Q, U)`` bit ``r`` set: an edge of role ``r`` into it.
+        cons_needs: ``(Q, U, 4)`` its lcm needs (aL, bL, bR, cR) from its other producers.
+        cons_arr: ``(Q, U, 4)`` its ``a, b, c, dup`` (``b`` as its banks count it).
+        cons_buf: ``(Q, U, 4)`` model-specific words and buffer counts of its banks.
+        cons_old: ``(Q, U, 2)`` its BRAM and URAM with its needs as they are.
+        hint: ``(Q, n_params)`` a configuration to try first (its ``a`` 0: none); never
+            changes the answer, only how soon the search can bound it.
+    """
+
+    set_index: np.ndarray
+    share: np.ndarray
+    dup_cap: np.ndarray
+    rule_kind: np.ndarray
+    rule_val: np.ndarray
+    lhs_buffers: np.ndarray
+    prod_a: np.ndarray
+    prod_c: np.ndarray
+    prod_div: np.ndarray
+    cons_valid: np.ndarray
+    cons_roles: np.ndarray
+    cons_needs: np.ndarray
+    cons_arr: np.ndarray
+    cons_buf: np.ndarray
+    cons_old: np.ndarray
+    hint: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.set_index)
+
+    def take(self, index: np.ndarray) -> Queries:
+        """The queries at ``index``."""
+        return Queries(**{
+            f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[index]
+            for f in fields(self)
+        })
+
+    def keys(self) -> np.ndarray:
+        """One byte string per query holding everything its answer depends on (the hint
+        excluded), so identical searches can be made once."""
+        n = self.n
+        cons = np.concatenate(
+            [self.cons_roles[:, :, None], self.cons_needs, self.cons_arr, self.cons_buf], axis=2
+        ) * self.cons_valid[:, :, None]
+        parts = [self.set_index[:, None], self.share, self.dup_cap[:, None], self.rule_kind[:, None],
+                 self.rule_val[:, None], self.lhs_buffers[:, None], self.prod_a,
+                 self.prod_c.reshape(n, -1), self.prod_div.reshape(n, -1), cons.reshape(n, -1)]
+        rows = np.ascontiguousarray(np.concatenate([p.astype(np.int64) for p in parts], axis=1))
+        return rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel()
+
+
+@dataclass(frozen=True)
+class DependencyView:
+    """Every dependency of n designs seen from its accelerators, ``(n, D)`` each.
+
+    Attributes:
+        src, dst: producer and consumer accelerator of each dependency.
+        role: ``(D,)`` 0 LHS, 1 RHS, 2 transposed RHS.
+        pa: the producer's ``A``; pcd: the producer's ``C * dup``.
+        dst_dup: the consumer's ``dup``.
+        arrays: ``(n, A, 4)`` every accelerator's ``a, b, c, dup`` as its banks count them.
+    """
+
+    src: np.ndarray
+    dst: np.ndarray
+    role: np.ndarray
+    pa: np.ndarray
+    pcd: np.ndarray
+    dst_dup: np.ndarray
+    arrays: np.ndarray
+
+
+def dependency_view(assign: np.ndarray, arrays: np.ndarray, deps: np.ndarray) -> DependencyView:
+    """The view of ``(n, J)`` canonical assignments whose accelerators have ``(n, A, 4)``
+    partition arrays ``a, b, c, dup``; ``deps`` is ``(D, 3)`` src node, dst node, role."""
+    src_node, dst_node, role = deps.T
+    src, dst = assign[:, src_node], assign[:, dst_node]
+    rows = np.arange(len(assign))[:, None]
+    sp = arrays[rows, src]
+    return DependencyView(src, dst, role, sp[:, :, 0], sp[:, :, 2] * sp[:, :, 3],
+                          arrays[rows, dst, 3], arrays)
+
+
+def producers(view: DependencyView, k: int, configured: np.ndarray, dups: np.ndarray):
+    """``prod_a``, ``prod_c``, ``prod_div`` of accelerator ``k`` from the producers
+    configured before ``configured`` (``(n, 1)``)."""
+    role = view.role
+    prod = (view.dst == k) & (view.src != k) & (view.src < configured)
+    prod_a = np.stack([np.lcm.reduce(np.where(prod & (role == r), view.pa, 1), axis=1) for r in range(3)], axis=1)
+    pce = np.maximum(view.pcd[:, :, None] // dups, 1)
+    prod_c = np.stack([np.lcm.reduce(np.where((prod & (role == r))[:, :, None], pce, 1), axis=1)
+                       for r in range(3)], axis=1)
+    prod_div = (~prod[:, :, None] | (view.pcd[:, :, None] % dups == 0)).all(axis=1)
+    return prod_a, prod_c, prod_div
+
+
+def consumers(view: DependencyView, k: int, configured: np.ndarray, width: int):
+    """``(n, U)`` which accelerators configured before ``configured`` accelerator ``k``
+    feeds, and the roles of the edges (bit ``r``)."""
+    feed = (view.src == k) & (view.dst != k) & (view.dst < configured)
+    onto = (view.dst[:, :, None] == np.arange(width)) & feed[:, :, None]
+    roles = np.bitwise_or.reduce(np.where(onto, (1 << view.role)[None, :, None], 0), axis=1)
+    return onto.any(axis=1), roles
+
+
+def needs(view: DependencyView, exclude: int, configured: np.ndarray, width: int) -> np.ndarray:
+    """``(n, U, 4)`` lcm needs (aL, bL, bR, cR) of every accelerator ``y`` from its own
+    array and its producers other than ``exclude`` that are configured (before
+    ``configured``, ``(n,)``) or are ``y`` itself."""
+    conf = np.reshape(configured, (-1, 1))
+    src, dst, role, pa = view.src, view.dst, view.role, view.pa
+    inc = (src != exclude) & ((src < conf) | (src == dst))
+    pc_eff = np.maximum(view.pcd // np.maximum(view.dst_dup, 1), 1)
+    on = (dst[:, :, None] == np.arange(width)) & inc[:, :, None]  # (n, D, U)
+    arrays = view.arrays[:, :width]
+    own = (arrays[:, :, 0], arrays[:, :, 1], arrays[:, :, 1], arrays[:, :, 2])
+    r0, r1, r2 = role == 0, role == 1, role == 2
+    contrib = (np.where(r0, pa, 1), np.where(r0, pc_eff, 1),
+               np.where(r1, pa, np.where(r2, pc_eff, 1)), np.where(r1, pc_eff, np.where(r2, pa, 1)))
+    out = [np.lcm(o, np.lcm.reduce(np.where(on, c[:, :, None], 1), axis=1)) for o, c in zip(own, contrib)]
+    return np.stack(out, axis=2)
+
+
+def same_context(view: DependencyView, k: int, n_acc: np.ndarray, width: int) -> np.ndarray:
+    """``(n,)`` whether accelerator ``k``'s producers and consumers are the same when every
+    accelerator is known as when only those before it are (SSR's reconciliation test):
+    every later producer's ``(role, A, C*dup)`` is also an earlier one's, no consumer
+    comes after ``k``, and the consumers before it see the same needs either way."""
+    src, dst, role, pa, pcd = view.src, view.dst, view.role, view.pa, view.pcd
+    prod = (dst == k) & (src != k)
+    early, late = prod & (src < k), prod & (src > k)
+    match = (early[:, None, :] & (role[None, :, None] == role[None, None, :])
+             & (pa[:, :, None] == pa[:, None, :]) & (pcd[:, :, None] == pcd[:, None, :])).any(axis=2)
+    same = (~late | match).all(axis=1)
+    same &= ~((src == k) & (dst > k)).any(axis=1)
+    fed = (src == k) & (dst < k)
+    if (same & fed.any(axis=1)).any():
+        full = needs(view, k, n_acc, width)
+        part = needs(view, k, np.full(len(src), k), width)
+        differs = (full != part).any(axis=2)
+        fed_y = ((dst[:, :, None] == np.arange(width)) & fed[:, :, None]).any(axis=1)
+        same &= ~(fed_y & differs).any(axis=1)
+    return same

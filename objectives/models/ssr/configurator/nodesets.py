@@ -1,0 +1,157 @@
+"""What the SSR configurator's search needs of one node set, for every node set met.
+
+The search of an accelerator depends on its node set through: whether it holds
+activation-RHS (attention) products and only those, the self-dependency roles among its
+nodes, its largest ``M``, ``K`` (and ``K``, ``N`` of its activation RHS) -- the buffer
+depths --, its weight words and resident weight bytes (hardening), the partition
+alignment of every node's tile counts, the time lower bound of every alpha and the
+least buffer depth over tiles (RAM lower bounds).  Each is assembled from small per-node
+tables when a node set is first met (about a millisecond) and kept in arrays stacked
+over node sets, so a search gathers by node-set id.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ssropt.objectives.models.lockstep.buffers import ceil_div
+
+#: time lower bounds are sums in another order than the exact times: a margin keeps them
+#: below, whatever the rounding
+LB_MARGIN = 1.0 - 1e-9
+
+
+def _alignment_bits(count: np.ndarray, sub: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Bit ``f`` set where partition factor ``f`` aligns: ``count % f == 0`` or ``sub % f
+    == 0`` (``ext_part_check``); bit 0 always set."""
+    out = np.ones(count.shape, dtype=np.int64)
+    for f in factors.tolist():
+        out |= (((count % f) == 0) | ((sub % f) == 0)).astype(np.int64) << f
+    return out
+
+
+class NodeTables:
+    """Per-node pieces the node-set tables are assembled from."""
+
+    def __init__(self, cand, partition_max: int) -> None:
+        self.cand = cand
+        v = cand.values
+        A, B, C, H1, W1, W2 = (v[k] for k in ("a", "b", "c", "h1", "w1", "w2"))
+        factors = np.arange(1, partition_max + 1)
+        self.align_a, self.align_bl, self.align_br, self.align_c, self.resident = [], [], [], [], []
+        for j in range(cand.n_nodes):
+            nx = ceil_div(int(cand.m[j]), A[:, None] * H1[None, :])
+            ny = ceil_div(int(cand.k[j]), B[:, None] * W1[None, :])
+            nz = ceil_div(int(cand.n[j]), C[:, None] * W2[None, :])
+            self.align_a.append(_alignment_bits(nx, H1[None, :] // 8, factors))
+            self.align_bl.append(_alignment_bits(ny, W1[None, :] // 2, factors))
+            self.align_br.append(_alignment_bits(ny, W1[None, :] // 8, factors))
+            self.align_c.append(_alignment_bits(nz, W2[None, :] // 2, factors))
+            if cand.act[j]:
+                self.resident.append(None)
+            else:  # resident weight bytes over (b, w1, c, w2)
+                kb = ceil_div(int(cand.k[j]), B[:, None] * W1[None, :]) * W1[None, :]
+                nc = ceil_div(int(cand.n[j]), C[:, None] * W2[None, :]) * W2[None, :]
+                self.resident.append(kb[:, :, None, None] * nc[None, None, :, :] * (cand.dt * int(cand.copies[j])))
+        self._lb: dict[int, np.ndarray] = {}
+
+    def lb(self, j: int) -> np.ndarray:
+        """Node ``j``'s fastest tile on every alpha (its share of the time lower bound)."""
+        out = self._lb.get(j)
+        if out is None:
+            cand = self.cand
+            out = cand.node_tmin(j)[cand.al_abc] * ceil_div(int(cand.repeat[j]), cand.al_d)
+            self._lb[j] = out
+        return out
+
+
+class NodeSetTable:
+    """Every node set met so far: its tables stacked along the first axis (its id)."""
+
+    def __init__(self, cand, partition_max: int, lhs_depth: int, rhs_depth: int) -> None:
+        self.cand = cand
+        self.nodes = NodeTables(cand, partition_max)
+        self.lhs_depth, self.rhs_depth = lhs_depth, rhs_depth
+        self.ids: dict[int, int] = {}
+        self.count = 0
+        self.capacity = 0
+        self.arrays: dict[str, np.ndarray] = {}
+        v = cand.values
+        na, nb, nc, nh, nw1, nw2 = (len(v[k]) for k in ("a", "b", "c", "h1", "w1", "w2"))
+        self.shapes = {
+            "lb": ((cand.n_alpha,), float), "act": ((), bool), "act_all": ((), bool), "wo": ((), bool),
+            "member": ((cand.n_nodes,), bool), "roles": ((3,), bool),
+            "X": ((na, nh), np.int64), "Y": ((nb, nw1), np.int64),
+            "Ymha": ((nb, nw1), np.int64), "Zmha": ((nc, nw2), np.int64),
+            "words": ((cand.n_abc,), np.int64), "resident": ((nb, nw1, nc, nw2), np.int64),
+            "hardenable": ((nb, nc), bool),
+            "aA": ((na, nh), np.int64), "aBL": ((nb, nw1), np.int64),
+            "aBR": ((nb, nw1), np.int64), "aC": ((nc, nw2), np.int64),
+            "lmin": ((na, nb), np.int64), "rmin": ((nb, nc), np.int64),
+        }
+
+    def index(self, masks: np.ndarray) -> np.ndarray:
+        """Node-set ids of node bit masks (tables of new sets built on the way)."""
+        uniq, inverse = np.unique(masks, return_inverse=True)
+        ids = np.empty(len(uniq), dtype=np.int64)
+        for i, mask in enumerate(uniq.tolist()):
+            sid = self.ids.get(mask)
+            ids[i] = self._add(mask) if sid is None else sid
+        return ids[inverse].reshape(masks.shape)
+
+    def _grow(self) -> None:
+        cap = max(64, 2 * self.capacity)
+        for name, (shape, dtype) in self.shapes.items():
+            grown = np.zeros((cap,) + shape, dtype=dtype)
+            if self.capacity:
+                grown[: self.capacity] = self.arrays[name]
+            self.arrays[name] = grown
+        self.capacity = cap
+
+    def _add(self, mask: int) -> int:
+        if self.count == self.capacity:
+            self._grow()
+        sid = self.count
+        self.count += 1
+        self.ids[mask] = sid
+        cand, nt, t = self.cand, self.nodes, self.arrays
+        nodes = [j for j in range(cand.n_nodes) if mask >> j & 1]
+        idx = np.array(nodes)
+        v = cand.values
+        A, B, C, H1, W1, W2 = (v[k] for k in ("a", "b", "c", "h1", "w1", "w2"))
+        act = cand.act[idx]
+        t["act"][sid], t["act_all"][sid], t["wo"][sid] = act.any(), act.all(), not act.any()
+        t["member"][sid, idx] = True
+        in_set = set(nodes)
+        for src, dst, role in cand.deps.tolist():
+            if src in in_set and dst in in_set:
+                t["roles"][sid, role] = True
+        # buffer depths from the largest layer; least depth per lane over tiles (RAM bounds)
+        X = ceil_div(int(cand.m[idx].max()), A[:, None] * H1[None, :])
+        Y = ceil_div(int(cand.k[idx].max()), B[:, None] * W1[None, :])
+        t["X"][sid], t["Y"][sid] = X, Y
+        left = ceil_div(H1[:, None] * W1[None, :], cand.npp)
+        depth = X[:, None, :, None] * Y[None, :, None, :] * left[None, None, :, :]  # (na, nb, nh, nw1)
+        t["lmin"][sid] = ceil_div(depth, self.lhs_depth).min(axis=(2, 3))
+        if act.any():
+            Ym = ceil_div(int(cand.k[idx[act]].max()), B[:, None] * W1[None, :])
+            Zm = ceil_div(int(cand.n[idx[act]].max()), C[:, None] * W2[None, :])
+            t["Ymha"][sid], t["Zmha"][sid] = Ym, Zm
+            right = ceil_div(W1[:, None] * W2[None, :], cand.npp)
+            rdepth = Ym[:, None, :, None] * Zm[None, :, None, :] * right[None, None, :, :]  # (nb, nc, nw1, nw2)
+            t["rmin"][sid] = ceil_div(rdepth, self.rhs_depth).min(axis=(2, 3))
+        weight = [j for j in nodes if not cand.act[j]]
+        if weight:
+            t["words"][sid] = sum(cand.node_words(j) for j in weight)
+        if not act.any():  # only accelerators of weights alone may harden them
+            resident = sum(nt.resident[j] for j in weight)
+            t["resident"][sid] = resident
+            lhs2 = 2 * H1.min() * W1 * cand.dt
+            t["hardenable"][sid] = (resident + lhs2[None, :, None, None]).min(axis=(1, 3)) <= cand.local_memory
+        for key, tables in (("aA", nt.align_a), ("aBL", nt.align_bl), ("aBR", nt.align_br), ("aC", nt.align_c)):
+            bits = tables[nodes[0]]
+            for j in nodes[1:]:
+                bits = bits & tables[j]
+            t[key][sid] = bits
+        t["lb"][sid] = sum(nt.lb(j) for j in nodes) * LB_MARGIN
+        return sid
