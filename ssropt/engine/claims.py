@@ -53,7 +53,8 @@ class Claims:
     def _log_takeovers(self, before: WorkDoc, held: Held | None) -> None:
         if held is None:
             return
-        taken = [(f"chunk {c}", before.chunks[c].owner) for c in held.chunks]
+        taken = [(f"chunk {c}", before.chunks[c].owner) for c in held.chunks
+                 if c < len(before.chunks)]
         if held.close and before.close is not None:
             taken.append(("the close", before.close.owner))
         for what, owner in taken:

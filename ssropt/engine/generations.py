@@ -194,6 +194,7 @@ class Generations:
                 return None
             new, held = extend(current, limit, self.me, self._expired(current), self.lease_s,
                                claim_work=not self._out_of_time())
+            self._log_takeovers(current, held)
             written["doc"] = new
             return StudyUpdate(attrs={WORK_KEY: new.to_json()}, result=held)
 

@@ -73,8 +73,12 @@ class StudyConfig:
             raise StudyError(f"study {study_name!r} was not created by ssropt (no ssropt settings)")
         known = {f for f in cls.__dataclass_fields__}
         try:
-            return cls(**{k: v for k, v in values.items() if k in known})
-        except (TypeError, ValueError, AttributeError) as error:
+            config = cls(**{k: v for k, v in values.items() if k in known})
+            if not isinstance(config.workload, dict):
+                raise TypeError(f"workload {config.workload!r} is not an object")
+            SpaceOptions.from_dict(config.space)
+            return config
+        except (TypeError, ValueError, AttributeError, KeyError) as error:
             raise StudyError(f"study {study_name!r}: its settings cannot be read ({error})") from None
 
     def build_space(self) -> Space:

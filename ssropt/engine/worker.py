@@ -347,6 +347,7 @@ class Worker(Claims, Generations):
             self._observe(current)
             done = complete(current, self.me, held, self._expired(current), self.lease_s,
                             claim_next)
+            self._log_takeovers(current, done.following)
             sizes = [len(records[c]) for c in done.stored]
 
             def with_ids(ids: list[int]) -> dict:

@@ -52,19 +52,13 @@ from typing import Any
 
 import optuna
 
-from ssropt.storage._backend import (
-    StudyBackend,
-    StudyNameTaken,
-    backend_for,
-    load_study,
-    remember_study,
-    study_ref,
-)
+from ssropt.storage._backend import StudyBackend, StudyNameTaken
 from ssropt.storage._journal_file import JournalDamaged, inspect_journal, salvage_journal
 from ssropt.storage._open import DEFAULT_STORAGE, StorageError, StorageUnavailable, open_storage
 from ssropt.storage._records import StoredTrial, StudyUpdate, TrialRecord
 from ssropt.storage._records import _constraint_key_prefix as constraint_key_prefix
 from ssropt.storage._retry import retry_unavailable
+from ssropt.storage._select import backend_for, load_study, remember_study, study_ref
 
 __all__ = [
     "DEFAULT_STORAGE",

@@ -27,7 +27,7 @@ from typing import Any
 
 from optuna.storages.journal import BaseJournalBackend, JournalFileSymlinkLock
 
-from ssropt.storage._open import StorageError, StorageUnavailable, _one_line
+from ssropt.storage._errors import StorageError, StorageUnavailable, _one_line
 
 _logger = logging.getLogger("ssropt.storage")
 
@@ -230,7 +230,7 @@ class LineDamage:
 
 def inspect_journal(path: str) -> list[LineDamage]:
     """Every damaged line of the journal file (an incomplete last line counts too)."""
-    return [damage for damage, _ in _scan(path)]
+    return [damage for damage, _ in _scan(path) if damage is not None]
 
 
 def _scan(path: str) -> Iterator[tuple[LineDamage, None] | tuple[None, bytes]]:

@@ -10,7 +10,8 @@ from typing import Any
 
 import optuna
 
-from ssropt.errors import SsroptError
+from ssropt.storage._errors import StorageError, StorageUnavailable, _one_line
+from ssropt.storage._journal_file import JournalDamaged, JournalFile
 
 _logger = logging.getLogger("ssropt.storage")
 
@@ -20,16 +21,6 @@ DEFAULT_STORAGE = "ssropt-studies.log"
 _RDB_DIALECTS = ("sqlite", "postgresql", "mysql")
 _CONNECT_TIMEOUT_S = 10
 _JOURNAL_FILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-class StorageError(SsroptError):
-    """A storage URL cannot be opened, or a batch of trials cannot be written."""
-
-
-class StorageUnavailable(StorageError):
-    """The storage could not be reached for the moment (connection refused or dropped,
-    database restarting or locked, journal file I/O error): nothing was written, and the
-    same operation may succeed when retried."""
 
 
 def open_storage(url: str | None, must_exist: bool = False) -> optuna.storages.BaseStorage:
@@ -85,8 +76,6 @@ def _open_journal(path: str, must_exist: bool = False) -> optuna.storages.Journa
             raise StorageError(f"storage {path!r} is not an Optuna journal file")
     elif not os.access(directory, os.W_OK):
         raise StorageError(f"storage {path!r}: directory {directory!r} is not writable")
-    from ssropt.storage._journal_file import JournalDamaged, JournalFile
-
     try:
         journal = JournalFile(path)
         journal.repair_tail()
@@ -164,6 +153,5 @@ def _redact(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def _one_line(error: object) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
+__all__ = ["DEFAULT_STORAGE", "StorageError", "StorageUnavailable", "_one_line", "open_storage",
+           "journal_file_of"]
