@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import optuna
 
-from ssropt.engine.checkpoint import CHECKPOINT_KEY, decode_state, encode_state
+from ssropt.engine.checkpoint import (
+    CHECKPOINT_KEY,
+    decode_state,
+    encode_state,
+    history_keys,
+    store_history,
+)
 from ssropt.engine.parallel import concatenate_evaluations
 from ssropt.engine.records import GENOME_KEY, INDIVIDUAL_KEY
 from ssropt.engine.study import StudyError
@@ -69,11 +75,7 @@ class Generations:
 
     def _restore(self, generation: int, first: int) -> Strategy:
         """The strategy as checkpointed before generation ``generation`` was asked."""
-        attrs = self._retry(
-            lambda: self.backend.read_study_attrs(self.study_id, [CHECKPOINT_KEY]),
-            "read the checkpoint",
-        )
-        checkpoint = decode_state(attrs)
+        checkpoint = self._read_checkpoint()
         if checkpoint is None or tuple(checkpoint[:2]) != (generation, first):
             found = "none" if checkpoint is None else f"generation {checkpoint[0]}"
             raise StudyError(
@@ -83,6 +85,23 @@ class Generations:
         strategy = self._blank_strategy()
         strategy.load_state(checkpoint[2])
         return strategy
+
+    def _checkpoint_attrs(self, with_history: bool) -> dict:
+        """The checkpoint attribute (and, if asked, the history segments it names)."""
+        attrs = self._retry(
+            lambda: self.backend.read_study_attrs(self.study_id, [CHECKPOINT_KEY]),
+            "read the checkpoint",
+        )
+        keys = history_keys(attrs) if with_history else []
+        if keys:
+            attrs.update(self._retry(
+                lambda: self.backend.read_study_attrs(self.study_id, keys),
+                "read the checkpoint's history",
+            ))
+        return attrs
+
+    def _read_checkpoint(self) -> tuple[int, int, dict] | None:
+        return decode_state(self._checkpoint_attrs(with_history=True))
 
     def _strategy_for(self, doc: WorkDoc) -> Strategy:
         """The strategy with generation ``doc``'s ask pending."""
@@ -234,11 +253,7 @@ class Generations:
         """The first plan of a study (or of an older ssropt study), or a new plan after the
         budget was raised; None if someone else planned first."""
         if doc is None:
-            attrs = self._retry(
-                lambda: self.backend.read_study_attrs(self.study_id, [CHECKPOINT_KEY]),
-                "read the checkpoint",
-            )
-            checkpoint = decode_state(attrs)
+            checkpoint = self._read_checkpoint()
             strategy = self._new_strategy()
             extra: dict = {}
             if checkpoint is None:
@@ -276,7 +291,8 @@ class Generations:
         genomes, F, G, parts = self._generation(doc)
         strategy.tell(genomes, F, G)
         generation, first = doc.generation + 1, doc.first + doc.size
-        checkpoint = encode_state(generation, first, strategy.state_dict())
+        previous = self._checkpoint_attrs(with_history=False).get(CHECKPOINT_KEY)
+        checkpoint = store_history(encode_state(generation, first, strategy.state_dict()), previous)
         workers = len(doc.participants())
         new, next_genomes, following, pending = self._next(strategy, generation, first, workers)
         if not self._commit_plan(
