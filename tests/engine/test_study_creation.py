@@ -127,19 +127,22 @@ def test_a_study_with_unreadable_settings_is_one_error_line(url, capsys):
 
 
 def test_two_creations_of_one_name_at_once_one_wins(url):
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=60)
     outcomes: list[str] = []
+    open_storage(url)  # the database schema exists before the race
+    storages = [open_storage(url) for _ in range(4)]  # only the storage itself orders them
 
-    def create() -> None:
-        storage = open_storage(url)  # each its own storage object: only the storage orders them
+    def create(storage) -> None:
         barrier.wait()
         try:
             create_ssropt_study(storage, "race", config())
             outcomes.append("created")
         except StudyError as error:
             outcomes.append(str(error))
+        except BaseException as error:  # surfaced by the assertions below
+            outcomes.append(f"{type(error).__name__}: {error}")
 
-    threads = [threading.Thread(target=create) for _ in range(4)]
+    threads = [threading.Thread(target=create, args=(s,)) for s in storages]
     for thread in threads:
         thread.start()
     for thread in threads:
