@@ -57,6 +57,7 @@ def test_each_generation_appends_about_as_much_as_the_first(tmp_path):
     assert sum(len(part["genomes"]) for part in parts.values()) == 400
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["random", "tpe", "optuna-nsga2"])
 def test_a_study_resumed_from_incremental_history_ends_as_an_uninterrupted_one(
     strategy, tmp_path
