@@ -25,7 +25,7 @@ import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from ssropt.storage import TrialRecord, open_storage, write_trials
+from ssropt.storage import TrialRecord, backend_for, open_storage, write_trials
 
 N_CONSTRAINTS = 17
 N_USER_ATTRS = 15
@@ -96,10 +96,11 @@ def new_study(url: str) -> optuna.Study:
 
 def time_write_trials(url: str, records: list[TrialRecord], batch: int) -> float:
     study = new_study(url)
-    storage = study._storage
+    storage = open_storage(url)
+    study_id = backend_for(storage).study_id("bench")
     start = time.perf_counter()
     for i in range(0, len(records), batch):
-        write_trials(storage, study._study_id, records[i : i + batch], {"checkpoint": i})
+        write_trials(storage, study_id, records[i : i + batch], {"checkpoint": i})
     elapsed = time.perf_counter() - start
     assert len(study.get_trials(deepcopy=False)) == len(records)
     return elapsed

@@ -8,6 +8,7 @@ them: ``spaces/space.py`` is ``ssropt.spaces.space``.
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 
@@ -147,3 +148,26 @@ def test_there_are_no_import_cycles():
 def test_no_module_is_longer_than_500_lines(module):
     lines = len(modules()[module].read_text().splitlines())
     assert lines <= MAX_LINES, f"{module} has {lines} lines"
+
+
+#: Optuna internals (private attributes and modules) the engine once reached into
+OPTUNA_PRIVATE = re.compile(
+    r"\._(storage|study_id|trial_id|backend|replay_result|sync_with_backend|thread_lock|lock"
+    r"|file_path|CachedStorage|next_study_id|trials|study_id_to_trial_ids)\b"
+    r"|optuna(\.\w+)*\._\w+"
+)
+
+
+def test_no_optuna_private_name_outside_the_storage_package():
+    """Only ``ssropt/storage/`` touches Optuna internals (behind its backends, with a
+    public-API fallback): the rest of the code, benchmarks included, uses the backends."""
+    found = []
+    for path in sorted([*ROOT.joinpath("ssropt").rglob("*.py"), *ROOT.joinpath("spaces").rglob("*.py"),
+                        *ROOT.joinpath("objectives").rglob("*.py"),
+                        *ROOT.joinpath("benchmarks").rglob("*.py")]):
+        if path.is_relative_to(ROOT / "ssropt" / "storage"):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if OPTUNA_PRIVATE.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert found == []

@@ -37,7 +37,7 @@ def add_command(sub) -> None:
 def _run(args: argparse.Namespace) -> int:
     from ssropt.engine.runner import run_study
     from ssropt.engine.study import load_ssropt_study
-    from ssropt.engine.work import finished_message
+    from ssropt.engine.worker import finished_message
     from ssropt.storage import open_storage
 
     storage = open_storage(args.storage, must_exist=True)

@@ -7,7 +7,8 @@
 * :mod:`.runner` -- :func:`~.runner.run_study`, the one run loop of every command;
 * :mod:`.worker` -- :class:`~.worker.Worker`, the loop of one worker, with
   :mod:`.claims` (claims and leases) and :mod:`.generations` (planning, closing);
-* :mod:`.work` -- the work document the workers share and its protocol;
+* :mod:`.work` -- the work document the workers share (frozen values) and its protocol;
+* :mod:`.transitions` -- what may happen to the work document: pure functions;
 * :mod:`.leases` -- lease clocks and heartbeats;
 * :mod:`.parallel` -- evaluating a population across joblib processes.
 

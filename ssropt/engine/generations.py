@@ -12,7 +12,6 @@ stays open and is extended when the budget is raised.
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,23 +19,27 @@ from dataclasses import dataclass
 import numpy as np
 import optuna
 
-from ssropt.engine.checkpoint import CHECKPOINT_KEY, decode_state, encode_state
+from ssropt.engine.checkpoint import (
+    CHECKPOINT_KEY,
+    decode_state,
+    encode_state,
+    history_keys,
+    store_history,
+)
 from ssropt.engine.parallel import concatenate_evaluations
 from ssropt.engine.records import GENOME_KEY, INDIVIDUAL_KEY
 from ssropt.engine.study import StudyError
+from ssropt.engine.transitions import claim, commit, extend, plan
 from ssropt.engine.work import (
-    MAX_CHUNKS,
     PLAN_GENOMES_KEY,
     WORK_KEY,
     Held,
     PlanMoved,
-    chunk_markers,
+    WorkDoc,
     expand_ranges,
-    participants,
 )
 from ssropt.spaces import SpaceEvaluation
-from ssropt.storage import StudyUpdate, read_study_attrs, read_trials
-from ssropt.storage._records import _constraint_key_prefix
+from ssropt.storage import StudyUpdate, constraint_key_prefix
 from ssropt.strategies import make_strategy
 from ssropt.strategies.base import Strategy, constraint_names
 
@@ -72,11 +75,7 @@ class Generations:
 
     def _restore(self, generation: int, first: int) -> Strategy:
         """The strategy as checkpointed before generation ``generation`` was asked."""
-        attrs = self._retry(
-            lambda: read_study_attrs(self.storage, self.study_id, [CHECKPOINT_KEY]),
-            "read the checkpoint",
-        )
-        checkpoint = decode_state(attrs)
+        checkpoint = self._read_checkpoint()
         if checkpoint is None or tuple(checkpoint[:2]) != (generation, first):
             found = "none" if checkpoint is None else f"generation {checkpoint[0]}"
             raise StudyError(
@@ -87,19 +86,35 @@ class Generations:
         strategy.load_state(checkpoint[2])
         return strategy
 
-    def _strategy_for(self, doc: dict) -> Strategy:
+    def _checkpoint_attrs(self, with_history: bool) -> dict:
+        """The checkpoint attribute (and, if asked, the history segments it names)."""
+        attrs = self._retry(
+            lambda: self.backend.read_study_attrs(self.study_id, [CHECKPOINT_KEY]),
+            "read the checkpoint",
+        )
+        keys = history_keys(attrs) if with_history else []
+        if keys:
+            attrs.update(self._retry(
+                lambda: self.backend.read_study_attrs(self.study_id, keys),
+                "read the checkpoint's history",
+            ))
+        return attrs
+
+    def _read_checkpoint(self) -> tuple[int, int, dict] | None:
+        return decode_state(self._checkpoint_attrs(with_history=True))
+
+    def _strategy_for(self, doc: WorkDoc) -> Strategy:
         """The strategy with generation ``doc``'s ask pending."""
-        plan = doc["plan"]
-        if self._live is not None and self._live[0] == plan and self._live[2]:
+        if self._live is not None and self._live[0] == doc.plan and self._live[2]:
             return self._live[1]
         self._live = None
-        strategy = self._restore(doc["generation"], doc["first"])
+        strategy = self._restore(doc.generation, doc.first)
         asked = strategy.ask()
-        planned = self._plan_genomes(plan)
+        planned = self._plan_genomes(doc.plan)
         if not np.array_equal(asked[: len(planned)], planned):
             raise StudyError(
                 f"strategy {self.config.strategy!r} restored from the checkpoint asked other "
-                f"genomes than generation {doc['generation']}'s stored plan: it is not "
+                f"genomes than generation {doc.generation}'s stored plan: it is not "
                 "deterministic, so several workers cannot share this study"
             )
         return strategy
@@ -110,14 +125,14 @@ class Generations:
             self._names = list(own.constraint_names) if own else constraint_names(self.space)
         return self._names
 
-    def _generation(self, doc: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    def _generation(self, doc: WorkDoc) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
         """Genomes, F, G of the closed plan in individual order, and per-chunk results
         (None for chunks evaluated elsewhere)."""
-        plan, first = doc["plan"], doc["first"]
-        own = self._parts if self._parts_plan == plan else {}
-        prefix = _constraint_key_prefix()
+        first = doc.first
+        own = self._parts if self._parts_plan == doc.plan else {}
+        prefix = constraint_key_prefix()
         genomes, F, G, parts = [], [], [], []
-        for c, marker in enumerate(doc["chunks"]):
+        for c, marker in enumerate(doc.chunks):
             if c in own:
                 part = own[c]
                 genomes.append(part.genomes)
@@ -125,15 +140,15 @@ class Generations:
                 G.append(part.G)
                 parts.append(part)
                 continue
-            ids = expand_ranges(marker["trials"])
-            trials = self._retry(lambda: read_trials(self.storage, ids), "read a chunk's trials")
-            expected = list(range(first + marker["start"], first + marker["stop"]))
+            ids = expand_ranges(marker.trials)
+            trials = self._retry(lambda: self.backend.read_trials(ids), "read a chunk's trials")
+            expected = list(range(first + marker.start, first + marker.stop))
             by_individual = {t.system_attrs.get(INDIVIDUAL_KEY): t for t in trials}
             if sorted(by_individual) != expected or any(
                 t.state != optuna.trial.TrialState.COMPLETE for t in trials
             ):
                 raise StudyError(
-                    f"chunk {c} of generation {doc['generation']} names trials that do not "
+                    f"chunk {c} of generation {doc.generation} names trials that do not "
                     f"hold its designs {expected[0]}..{expected[-1]}"
                 )
             names = self._constraint_names()
@@ -152,32 +167,6 @@ class Generations:
             np.concatenate(G),
             parts,
         )
-
-    def _new_doc(
-        self,
-        generation: int,
-        first: int,
-        genomes: np.ndarray,
-        limit: int,
-        finished: str | None,
-        workers: int,
-    ) -> dict:
-        """A plan of ``genomes`` whose first ``limit`` are within the budget (chunked)."""
-        n = len(genomes)
-        chunk = max(int(self.config.chunk_size), math.ceil(n / MAX_CHUNKS), 1)
-        return {
-            "plan": uuid.uuid4().hex,
-            "generation": generation,
-            "first": first,
-            "size": n,
-            "limit": limit,
-            "chunk": chunk,
-            "finished": finished,
-            "workers": max(1, workers),
-            "chunks": chunk_markers(0, limit, chunk, self.lease_s),
-            "close": None,
-            "waiting": [],
-        }
 
     def _next(self, strategy: Strategy, generation: int, first: int, workers: int):
         """Ask the next generation: its document (evaluated up to the budget), genomes,
@@ -201,29 +190,32 @@ class Generations:
             if len(genomes) == 0:
                 finished = "strategy"
         limit = len(genomes) if left is None else max(0, min(len(genomes), left))
-        doc = self._new_doc(generation, first, genomes, limit, finished, workers)
+        doc = plan(
+            uuid.uuid4().hex, generation=generation, first=first, size=len(genomes),
+            limit=limit, chunk_size=self.config.chunk_size, lease=self.lease_s,
+            workers=workers, finished=finished,
+        )
+        held = None
         if not finished and not self._out_of_time():
-            held = self._claim_in(doc)
-        else:
-            held = None
+            doc, held = claim(doc, self.me, (), self.lease_s)
         return doc, genomes, held, pending
 
-    def _extend(self, doc: dict) -> Held | None:
+    def _extend(self, doc: WorkDoc) -> Held | None:
         """Raise the budget limit of an open (budget-cut) plan; None if someone else did."""
         budget = self._budget()
-        limit = doc["size"] if budget is None else min(doc["size"], budget - doc["first"])
-        plan, old = doc["plan"], doc["limit"]
+        limit = doc.size if budget is None else min(doc.size, budget - doc.first)
+        old = doc.limit
         written: dict = {}
 
         def decide(attrs: dict) -> StudyUpdate | None:
-            current = attrs.get(WORK_KEY)
-            if current is None or current["plan"] != plan or current["limit"] != old:
+            current = WorkDoc.from_json(attrs.get(WORK_KEY))
+            if current is None or current.plan != doc.plan or current.limit != old:
                 return None
-            current["chunks"] += chunk_markers(old, limit, current["chunk"], self.lease_s)
-            current["limit"], current["finished"] = limit, None
-            held = None if self._out_of_time() else self._claim_in(current)
-            written["doc"] = current
-            return StudyUpdate(attrs={WORK_KEY: current}, result=held)
+            new, held = extend(current, limit, self.me, self._expired(current), self.lease_s,
+                               claim_work=not self._out_of_time())
+            self._log_takeovers(current, held)
+            written["doc"] = new
+            return StudyUpdate(attrs={WORK_KEY: new.to_json()}, result=held)
 
         update = self._update(decide, "extend the work plan")
         if update is None:
@@ -234,44 +226,34 @@ class Generations:
     def _commit_plan(
         self,
         expected: str | None,
-        doc: dict,
+        doc: WorkDoc,
         genomes: np.ndarray,
         extra: dict,
         what: str,
         require_done: bool = False,
     ) -> bool:
         """Write a new plan if the current one is still ``expected``; True if written."""
-        plan = doc["plan"]
         outcome = {"ours": False}
 
         def decide(attrs: dict) -> StudyUpdate | None:
-            outcome["ours"] = False
-            current = attrs.get(WORK_KEY)
-            if current is not None and current["plan"] == plan:
-                outcome["ours"] = True  # our earlier attempt was written
+            current = WorkDoc.from_json(attrs.get(WORK_KEY))
+            decision = commit(current, expected, doc, require_done)
+            outcome["ours"] = decision != "refused"
+            if decision != "write":
                 return None
-            if (current["plan"] if current else None) != expected:
-                return None
-            if require_done and not all(m["done"] for m in current["chunks"]):
-                return None
-            outcome["ours"] = True
             attrs_out = dict(extra)
-            attrs_out[PLAN_GENOMES_KEY] = {"plan": plan, "genomes": genomes.tolist()}
-            attrs_out[WORK_KEY] = doc
+            attrs_out[PLAN_GENOMES_KEY] = {"plan": doc.plan, "genomes": genomes.tolist()}
+            attrs_out[WORK_KEY] = doc.to_json()
             return StudyUpdate(attrs=attrs_out)
 
         self._update(decide, what)
         return outcome["ours"]
 
-    def _plan(self, doc: dict | None) -> Held | None:
+    def _plan(self, doc: WorkDoc | None) -> Held | None:
         """The first plan of a study (or of an older ssropt study), or a new plan after the
         budget was raised; None if someone else planned first."""
         if doc is None:
-            attrs = self._retry(
-                lambda: read_study_attrs(self.storage, self.study_id, [CHECKPOINT_KEY]),
-                "read the checkpoint",
-            )
-            checkpoint = decode_state(attrs)
+            checkpoint = self._read_checkpoint()
             strategy = self._new_strategy()
             extra: dict = {}
             if checkpoint is None:
@@ -282,7 +264,7 @@ class Generations:
                 strategy.load_state(state)
             expected = None
         else:
-            generation, first, expected = doc["generation"], doc["first"], doc["plan"]
+            generation, first, expected = doc.generation, doc.first, doc.plan
             live = self._live
             if live is not None and live[0] == expected and not live[2]:
                 strategy = live[1]
@@ -293,32 +275,33 @@ class Generations:
         if not self._commit_plan(expected, new, genomes, extra, "write the work plan"):
             self._live = None
             return None
-        self._live = (new["plan"], strategy, pending)
-        self._genomes = (new["plan"], genomes)
+        self._live = (new.plan, strategy, pending)
+        self._genomes = (new.plan, genomes)
         self._saw(new)
         return held
 
     def _close(self, held: Held) -> Held | None:
         """Tell the strategy the closed generation, ask the next, write both atomically."""
         doc = self._doc
-        assert doc is not None and doc["plan"] == held.plan
+        assert doc is not None and doc.plan == held.plan
         try:
             strategy = self._strategy_for(doc)
         except PlanMoved:
             return None
         genomes, F, G, parts = self._generation(doc)
         strategy.tell(genomes, F, G)
-        generation, first = doc["generation"] + 1, doc["first"] + doc["size"]
-        checkpoint = encode_state(generation, first, strategy.state_dict())
-        workers = len(participants(doc))
+        generation, first = doc.generation + 1, doc.first + doc.size
+        previous = self._checkpoint_attrs(with_history=False).get(CHECKPOINT_KEY)
+        checkpoint = store_history(encode_state(generation, first, strategy.state_dict()), previous)
+        workers = len(doc.participants())
         new, next_genomes, following, pending = self._next(strategy, generation, first, workers)
         if not self._commit_plan(
-            doc["plan"], new, next_genomes, checkpoint, "close the generation", require_done=True
+            doc.plan, new, next_genomes, checkpoint, "close the generation", require_done=True
         ):
             self._live = None
             return None
-        self._live = (new["plan"], strategy, pending)
-        self._genomes = (new["plan"], next_genomes)
+        self._live = (new.plan, strategy, pending)
+        self._genomes = (new.plan, next_genomes)
         self._parts, self._parts_plan = {}, None
         self._saw(new)
         if self.on_generation is not None:

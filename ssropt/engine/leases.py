@@ -1,6 +1,6 @@
 """Who holds a claim, and when another worker may take it over.
 
-A claim in the work document (see :mod:`ssropt.engine.worker`) names its owner -- a random
+A claim in the work document (see :mod:`ssropt.engine.work`) names its owner -- a random
 worker id, the machine, the process id and the process start time -- and carries a
 ``beat`` counter and a ``lease`` in seconds.  The owner bumps ``beat`` every third of the
 lease while it works (:class:`Heartbeat`).
@@ -25,9 +25,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from ssropt.engine.work import DEFAULT_LEASE_S, Owner
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_LEASE_S = 30.0
 
 
 def _read(path: str) -> str | None:
@@ -63,22 +64,18 @@ def process_start(pid: int) -> str | None:
         return None
 
 
-def new_owner() -> dict[str, Any]:
+def new_owner() -> Owner:
     """The identity this worker writes into its claims."""
     pid = os.getpid()
-    return {
-        "id": uuid.uuid4().hex,
-        "machine": machine_token(),
-        "pid": pid,
-        "start": process_start(pid),
-    }
+    return Owner(uuid.uuid4().hex, machine_token(), pid, process_start(pid))
 
 
-def owner_is_dead(owner: dict[str, Any], here: dict[str, Any]) -> bool:
+def owner_is_dead(owner: Owner | dict[str, Any], here: Owner | dict[str, Any]) -> bool:
     """True when ``owner`` ran on this machine and its process no longer exists."""
-    if owner.get("machine") != here.get("machine"):
+    owner, here = Owner.from_json(owner), Owner.from_json(here)
+    if owner.machine != here.machine:
         return False
-    pid = owner.get("pid")
+    pid = owner.pid
     if not isinstance(pid, int):
         return False
     try:
@@ -92,40 +89,49 @@ def owner_is_dead(owner: dict[str, Any], here: dict[str, Any]) -> bool:
     stat = _read(f"/proc/{pid}/stat")
     if stat and stat.rsplit(")", 1)[-1].split()[:1] in (["Z"], ["X"]):
         return True  # killed, not yet reaped by its parent
-    start = owner.get("start")
+    start = owner.start
     return start is not None and process_start(pid) not in (None, start)  # pid reused
+
+
+def _claim_fields(claim: Any) -> tuple[Owner | None, Any, float]:
+    """Owner, beat and lease of a claim marker (a Chunk, a CloseMarker or their JSON)."""
+    if isinstance(claim, dict):
+        return (Owner.from_json(claim.get("owner")), claim.get("beat"),
+                float(claim.get("lease", DEFAULT_LEASE_S)))
+    return claim.owner, claim.beat, float(claim.lease)
 
 
 class LeaseClock:
     """Remembers when this worker first saw each claim version; says which have expired."""
 
-    def __init__(self, here: dict[str, Any], clock: Callable[[], float] = time.monotonic):
-        self.here = here
+    def __init__(self, here: Owner | dict[str, Any], clock: Callable[[], float] = time.monotonic):
+        self.here = Owner.from_json(here)
         self.clock = clock
         self._seen: dict[Any, tuple[tuple, float]] = {}
 
-    def observe(self, key: Any, claim: dict[str, Any] | None) -> None:
+    def observe(self, key: Any, claim: Any) -> None:
         """Record ``claim`` (the first time this version of it is seen, the clock starts)."""
-        if not claim or not claim.get("owner"):
+        owner, beat, _ = _claim_fields(claim) if claim else (None, None, 0.0)
+        if owner is None:
             self._seen.pop(key, None)
             return
-        version = (claim["owner"].get("id"), claim.get("beat"))
+        version = (owner.id, beat)
         seen = self._seen.get(key)
         if seen is None or seen[0] != version:
             self._seen[key] = (version, self.clock())
 
-    def expired(self, key: Any, claim: dict[str, Any]) -> bool:
+    def expired(self, key: Any, claim: Any) -> bool:
         """Whether ``claim`` may be taken over now (observes it first)."""
-        owner = claim.get("owner")
-        if not owner:
+        owner, _, lease = _claim_fields(claim)
+        if owner is None:
             return True
-        if owner.get("id") == self.here["id"]:
+        if owner.id == self.here.id:
             return True  # our own claim (a write whose acknowledgement we lost)
         if owner_is_dead(owner, self.here):
             return True
         self.observe(key, claim)
         _, since = self._seen[key]
-        return self.clock() - since >= float(claim.get("lease", DEFAULT_LEASE_S))
+        return self.clock() - since >= lease
 
     def forget(self, keep: Callable[[Any], bool]) -> None:
         for key in [k for k in self._seen if not keep(k)]:

@@ -14,7 +14,7 @@ Trial records are :mod:`.records`, the checkpoint attribute :mod:`.checkpoint`.
 
 from __future__ import annotations
 
-import warnings
+import logging
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -25,6 +25,9 @@ from ssropt.objectives.models import MODEL_VERSION, CostModel
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.spec import workload_from_spec
 from ssropt.spaces import DIRECTIONS, OBJECTIVE_NAMES, Space, SpaceOptions
+from ssropt.storage import StudyNameTaken, backend_for, load_study
+
+logger = logging.getLogger(__name__)
 
 #: prefix of the study user attributes that hold a StudyConfig, one per field
 CONFIG_PREFIX = "ssropt:"
@@ -69,7 +72,14 @@ class StudyConfig:
         if "workload" not in values:
             raise StudyError(f"study {study_name!r} was not created by ssropt (no ssropt settings)")
         known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        try:
+            config = cls(**{k: v for k, v in values.items() if k in known})
+            if not isinstance(config.workload, dict):
+                raise TypeError(f"workload {config.workload!r} is not an object")
+            SpaceOptions.from_dict(config.space)
+            return config
+        except (TypeError, ValueError, AttributeError, KeyError) as error:
+            raise StudyError(f"study {study_name!r}: its settings cannot be read ({error})") from None
 
     def build_space(self) -> Space:
         workload = workload_from_spec(self.workload)
@@ -87,34 +97,104 @@ class StudyConfig:
         return space.encode(DesignBatch.concatenate(batches))
 
 
+#: study system attribute written last when a study is created: the settings it holds
+SETTINGS_KEY = "ssropt:settings"
+#: settings a study created before SETTINGS_KEY existed may lack (their defaults are right)
+_LATER_SETTINGS = ("chunk_size",)
+
+
+def missing_settings(user_attrs: dict, system_attrs: dict) -> list[str] | None:
+    """The settings a study lacks ([] when complete), or None when it has none at all.
+
+    A study created by this ssropt lists its settings in :data:`SETTINGS_KEY`, written in
+    the same append / transaction as the settings, last; an older study has none, and is
+    complete when it holds every setting (but those added since, whose defaults match
+    what it did).
+    """
+    present = {k[len(CONFIG_PREFIX):] for k in user_attrs if k.startswith(CONFIG_PREFIX)}
+    listed = system_attrs.get(SETTINGS_KEY)
+    if isinstance(listed, list):
+        return sorted(set(listed) - present)
+    if not present:
+        return None
+    required = [f for f in StudyConfig.__dataclass_fields__ if f not in _LATER_SETTINGS]
+    return sorted(set(required) - present)
+
+
+def _study_state(backend, study_id: int) -> tuple[dict, list[str] | None]:
+    user = backend.user_attrs(study_id)
+    system = backend.read_study_attrs(study_id, [SETTINGS_KEY])
+    return user, missing_settings(user, system)
+
+
+def incomplete_message(name: str, missing: list[str]) -> str:
+    return (
+        f"study {name!r} has incomplete settings (missing {', '.join(missing)}): its creation "
+        "was interrupted; `ssropt studies --repair` (with this --storage) removes such studies, "
+        "then create it again under the same name"
+    )
+
+
 def load_ssropt_study(storage, study_name: str) -> tuple[optuna.Study, StudyConfig]:
-    """Load a study by name and its ssropt settings; missing -> StudyError."""
-    try:
-        study = optuna.load_study(study_name=study_name, storage=storage)
-    except KeyError:
-        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    """Load a study by name and its ssropt settings; missing, incomplete -> StudyError."""
+    backend = backend_for(storage)
+    study_id = backend.study_id(study_name)
+    if study_id is None:
+        names = backend.study_names()
         known = ", ".join(names) if names else "none"
-        raise StudyError(f"no study named {study_name!r} in this storage (studies: {known})") from None
-    config = StudyConfig.from_attrs(study.user_attrs, study_name)
-    if tuple(d.name.lower() for d in study.directions) != DIRECTIONS:
+        raise StudyError(f"no study named {study_name!r} in this storage (studies: {known})")
+    user, missing = _study_state(backend, study_id)
+    if missing:
+        raise StudyError(incomplete_message(study_name, missing))
+    config = StudyConfig.from_attrs(user, study_name)
+    if tuple(d.name.lower() for d in backend.directions(study_id)) != DIRECTIONS:
         raise StudyError(f"study {study_name!r} has directions other than {DIRECTIONS}")
-    return study, config
+    return load_study(storage, study_name), config
+
+
+def leftover(backend, study_id: int) -> bool:
+    """Whether a study is what an interrupted creation left: no trials, and incomplete
+    settings or no attributes at all (nothing to lose by removing it)."""
+    if backend.n_trials(study_id):
+        return False
+    user, missing = _study_state(backend, study_id)
+    if missing:
+        return True
+    return missing is None and not user and not backend.system_attrs(study_id)
 
 
 def create_ssropt_study(storage, study_name: str, config: StudyConfig) -> optuna.Study:
-    """Create a new study with its settings; an existing name -> StudyError."""
-    if study_name in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
-        raise StudyError(
-            f"a study named {study_name!r} already exists: resume it with `ssropt resume` or pick "
-            "another --study-name"
+    """Create a new study with all its settings at once; an existing name -> StudyError.
+
+    The study, its directions, metric names and settings are written in one journal
+    append or one database transaction (:meth:`ssropt.storage.StudyBackend.create_study`),
+    so a kill leaves all of it or nothing.  A name held by what an interrupted creation
+    left (no trials, incomplete settings) is taken over.
+    """
+    backend = backend_for(storage)
+    taken = (
+        f"a study named {study_name!r} already exists: resume it with `ssropt resume` or pick "
+        "another --study-name"
+    )
+    existing = backend.study_id(study_name)
+    if existing is not None:
+        if not leftover(backend, existing):
+            raise StudyError(taken)
+        logger.warning("study %r was left incomplete by an interrupted creation: replacing it",
+                       study_name)
+        try:
+            backend.delete_study(existing)
+        except KeyError:
+            pass  # someone else removed it meanwhile
+    attrs = config.to_attrs()
+    settings = sorted(k[len(CONFIG_PREFIX):] for k in attrs)
+    try:
+        backend.create_study(
+            study_name, DIRECTIONS, OBJECTIVE_NAMES, attrs, {SETTINGS_KEY: settings}
         )
-    study = optuna.create_study(storage=storage, study_name=study_name, directions=list(DIRECTIONS))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names(list(OBJECTIVE_NAMES))
-    for key, value in config.to_attrs().items():
-        study.set_user_attr(key, value)
-    return study
+    except StudyNameTaken:
+        raise StudyError(taken) from None
+    return load_study(storage, study_name)
 
 
 def config_summary(config: StudyConfig) -> str:

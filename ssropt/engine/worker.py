@@ -6,9 +6,11 @@ shared Optuna storage.  They follow one **generation-synchronous protocol** that
 study's results independent of who evaluated what:
 
 * **The plan, the work document, claiming, completing and closing** are described in
-  :mod:`ssropt.engine.work`; the code is this module (the loop, reading, completing),
-  :mod:`ssropt.engine.claims` (claims and leases) and :mod:`ssropt.engine.generations`
-  (planning and closing generations).
+  :mod:`ssropt.engine.work` (the document, frozen values) and decided by the pure
+  functions of :mod:`ssropt.engine.transitions`; the code here is the loop around them --
+  storage calls, retries, heartbeats, the progress bar: this module (the loop, reading,
+  completing), :mod:`ssropt.engine.claims` (claims and leases) and
+  :mod:`ssropt.engine.generations` (planning and closing generations).
 
 Because the plans and the telling order are fixed by the seed and the budget alone (and
 each design's evaluation does not depend on what it is evaluated with), the stored
@@ -46,23 +48,11 @@ from ssropt.engine.leases import DEFAULT_LEASE_S, Heartbeat, LeaseClock, new_own
 from ssropt.engine.parallel import PopulationEvaluator
 from ssropt.engine.records import GENERATION_KEY, INDIVIDUAL_KEY, trial_records
 from ssropt.engine.study import CONFIG_PREFIX, StudyConfig, StudyError
-from ssropt.engine.work import (
-    PLAN_GENOMES_KEY,
-    WORK_KEY,
-    Held,
-    PlanMoved,
-    evaluated_in,
-    finished_message,
-    id_ranges,
-)
+from ssropt.engine.transitions import CLOSE, complete, record_trials
+from ssropt.engine.work import PLAN_GENOMES_KEY, WORK_KEY, Held, PlanMoved, WorkDoc
 from ssropt.objectives.evaluation import PER_DESIGN_FIELDS, Evaluation
 from ssropt.spaces import SpaceEvaluation
-from ssropt.storage import (
-    StudyUpdate,
-    read_study_attrs,
-    retry_unavailable,
-    update_study,
-)
+from ssropt.storage import StudyBackend, StudyUpdate, retry_unavailable, study_ref
 from ssropt.storage._retry import MAX_OUTAGE_S
 from ssropt.strategies.base import Strategy
 
@@ -87,17 +77,31 @@ def fail_stale_trials(study: optuna.Study) -> int:
     """Mark RUNNING trials (in flight when a worker died) as FAIL; they are redone.
 
     ssropt's own workers never leave RUNNING trials (they store finished ones only); this
-    cleans up after other Optuna clients.  The query asks the storage for RUNNING trials
-    only (Optuna's cache would first load every trial of the study).
+    cleans up after other Optuna clients.
     """
-    storage = study._storage
-    backend = storage._backend if isinstance(storage, optuna.storages._CachedStorage) else storage
-    stale = backend.get_all_trials(
-        study._study_id, deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)
-    )
-    for trial in stale:
-        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-    return len(stale)
+    backend, study_id = study_ref(study)
+    return backend.fail_running_trials(study_id)
+
+
+def finished_message(study: optuna.Study, config: StudyConfig) -> str | None:
+    """Why the study has nothing left for a worker, or None if it has work."""
+    backend, study_id = study_ref(study)
+    doc = WorkDoc.from_json(backend.read_study_attrs(study_id, [WORK_KEY]).get(WORK_KEY))
+    if doc is None or not doc.finished:
+        return None
+    name = study.study_name
+    if doc.finished == "strategy":
+        return (
+            f"study {name!r} is finished: strategy {config.strategy!r} has no design left "
+            f"to ask ({doc.first} designs stored)"
+        )
+    budget = backend.user_attrs(study_id).get(CONFIG_PREFIX + "budget", config.budget)
+    if budget is not None and budget <= doc.evaluated:
+        return (
+            f"study {name!r} is finished: {doc.evaluated} designs stored, budget {budget} "
+            f"(raise it with `ssropt resume --study-name {name} --budget N`)"
+        )
+    return None
 
 
 def slice_evaluation(result: SpaceEvaluation, start: int, stop: int) -> SpaceEvaluation:
@@ -150,8 +154,8 @@ class Worker(Claims, Generations):
         if not lease_seconds > 0:
             raise StudyError(f"lease must be a positive number of seconds, got {lease_seconds}")
         self.study = study
-        self.storage = study._storage
-        self.study_id = study._study_id
+        self.backend: StudyBackend
+        self.backend, self.study_id = study_ref(study)
         self.config = config
         self.explicit_budget = budget
         self.time_limit_s = config.time_limit_s if time_limit_s is None else time_limit_s
@@ -165,7 +169,7 @@ class Worker(Claims, Generations):
         self.space = config.build_space()
         self.evaluated_here = 0
         self.model_seconds = 0.0
-        self._doc: dict | None = None  # the work document as last read or written
+        self._doc: WorkDoc | None = None  # the work document as last read or written
         self._live: tuple[str, Strategy, bool] | None = None  # plan, strategy, ask pending
         self._genomes: tuple[str | None, np.ndarray | None] = (None, None)
         self._parts: dict[int, SpaceEvaluation] = {}  # chunk -> own results, current plan
@@ -182,7 +186,7 @@ class Worker(Claims, Generations):
         """Work until the study is finished (or this worker's time limit); see module doc."""
         self._start = time.perf_counter()
         logger.info(
-            "worker %s (pid %d) joined study %r", self.me["id"][:8], self.me["pid"],
+            "worker %s (pid %d) joined study %r", self.me.id[:8], self.me.pid,
             self.study.study_name,
         )
         failed = self._retry(lambda: fail_stale_trials(self.study), "fail stale trials")
@@ -202,18 +206,18 @@ class Worker(Claims, Generations):
                         if self._out_of_time():
                             break
                         doc = self._read_doc()
-                        if doc is None or (doc["finished"] and self._more_budget(doc)):
-                            if doc is not None and doc["limit"] < doc["size"]:
+                        if doc is None or (doc.finished and self._more_budget(doc)):
+                            if doc is not None and doc.limit < doc.size:
                                 held = self._extend(doc)
                             else:
                                 held = self._plan(doc)
                             continue
-                        if doc["finished"]:
+                        if doc.finished:
                             break
                         held = self._claim(doc)
                         if held is None:
                             time.sleep(pause)
-                            if self._closing(self._doc):  # a new plan is moments away
+                            if self._doc is not None and self._doc.closing:  # plan soon
                                 pause = POLL_FIRST_S
                             else:
                                 pause = min(2 * pause, POLL_LONGEST_S)
@@ -229,11 +233,11 @@ class Worker(Claims, Generations):
             self._evaluator.close()
         doc = self._doc
         return RunSummary(
-            evaluated=evaluated_in(doc),
-            generations=doc["generation"] if doc else 0,
+            evaluated=doc.evaluated if doc else 0,
+            generations=doc.generation if doc else 0,
             seconds=time.perf_counter() - self._start,
             model_seconds=self.model_seconds,
-            finished=bool(doc and doc["finished"]),
+            finished=bool(doc and doc.finished),
             evaluated_here=self.evaluated_here,
         )
 
@@ -241,55 +245,44 @@ class Worker(Claims, Generations):
     def _retry(self, call: Callable[[], Any], what: str) -> Any:
         return retry_unavailable(call, what, max_seconds=self.max_outage_s)
 
-    def _read_doc(self) -> dict | None:
+    def _read_doc(self) -> WorkDoc | None:
         attrs = self._retry(
-            lambda: read_study_attrs(self.storage, self.study_id, [WORK_KEY]),
+            lambda: self.backend.read_study_attrs(self.study_id, [WORK_KEY]),
             "read the study's work plan",
         )
-        doc = attrs.get(WORK_KEY)
+        doc = WorkDoc.from_json(attrs.get(WORK_KEY))
         self._saw(doc)
         return doc
 
-    def _saw(self, doc: dict | None) -> None:
+    def _saw(self, doc: WorkDoc | None) -> None:
         """Take note of a work document read or written: leases, progress."""
         self._doc = doc
         if doc is None:
             return
         self._observe(doc)
-        if self._bar is not None:
-            shown = evaluated_in(doc)
-            if shown > self._bar.n:
-                self._bar.update(shown - self._bar.n)
+        if self._bar is not None and doc.evaluated > self._bar.n:
+            self._bar.update(doc.evaluated - self._bar.n)
 
-    def _observe(self, doc: dict) -> None:
-        plan = doc["plan"]
-        for c, marker in enumerate(doc["chunks"]):
-            self.leases.observe((plan, c), None if marker["done"] else marker)
-        self.leases.observe((plan, "close"), doc.get("close"))
-        self.leases.forget(lambda key: key[0] == plan)
-
-    @staticmethod
-    def _closing(doc: dict | None) -> bool:
-        """Whether ``doc``'s generation is complete and being closed by someone."""
-        return bool(
-            doc and not doc["finished"] and doc.get("close")
-            and all(marker["done"] for marker in doc["chunks"])
-        )
+    def _observe(self, doc: WorkDoc) -> None:
+        for c, marker in enumerate(doc.chunks):
+            self.leases.observe((doc.plan, c), None if marker.done else marker)
+        self.leases.observe((doc.plan, CLOSE), doc.close)
+        self.leases.forget(lambda key: key[0] == doc.plan)
 
     def _budget(self) -> int | None:
         if self.explicit_budget is not None:
             return self.explicit_budget
         attrs = self._retry(
-            lambda: self.storage.get_study_user_attrs(self.study_id), "read the study's budget"
+            lambda: self.backend.user_attrs(self.study_id), "read the study's budget"
         )
         return attrs.get(CONFIG_PREFIX + "budget", self.config.budget)
 
-    def _more_budget(self, doc: dict) -> bool:
+    def _more_budget(self, doc: WorkDoc) -> bool:
         """Whether a plan finished by its budget may go on (the budget has been raised)."""
-        if doc["finished"] != "budget":
+        if doc.finished != "budget":
             return False
         budget = self._budget()
-        return budget is None or budget > evaluated_in(doc)
+        return budget is None or budget > doc.evaluated
 
     def _out_of_time(self) -> bool:
         limit = self.time_limit_s
@@ -299,7 +292,7 @@ class Worker(Claims, Generations):
         if self._genomes[0] == plan:
             return self._genomes[1]
         attrs = self._retry(
-            lambda: read_study_attrs(self.storage, self.study_id, [PLAN_GENOMES_KEY]),
+            lambda: self.backend.read_study_attrs(self.study_id, [PLAN_GENOMES_KEY]),
             "read the plan's genomes",
         )
         stored = attrs.get(PLAN_GENOMES_KEY)
@@ -317,7 +310,7 @@ class Worker(Claims, Generations):
         dedupe: tuple[str, str] | None = None,
     ) -> StudyUpdate | None:
         update, _ = self._retry(
-            lambda: update_study(self.storage, self.study_id, [WORK_KEY], decide, dedupe=dedupe),
+            lambda: self.backend.update_study(self.study_id, [WORK_KEY], decide, dedupe),
             what,
         )
         return update
@@ -325,13 +318,13 @@ class Worker(Claims, Generations):
     def _work(self, held: Held) -> Held | None:
         """Evaluate the held chunks, store them, claim the next share (or the close)."""
         doc = self._doc
-        assert doc is not None and doc["plan"] == held.plan
-        plan, first, generation = held.plan, doc["first"], doc["generation"]
+        assert doc is not None and doc.plan == held.plan
+        plan, first, generation = held.plan, doc.first, doc.generation
         try:
             genomes = self._plan_genomes(plan)
         except PlanMoved:
             return None
-        bounds = [(doc["chunks"][c]["start"], doc["chunks"][c]["stop"]) for c in held.chunks]
+        bounds = [(doc.chunks[c].start, doc.chunks[c].stop) for c in held.chunks]
         rows = np.concatenate([genomes[a:b] for a, b in bounds])
         began = time.perf_counter()
         result = self._evaluator.evaluate(rows)
@@ -348,40 +341,23 @@ class Worker(Claims, Generations):
 
         def decide(attrs: dict) -> StudyUpdate | None:
             written.clear()  # a retry decides afresh
-            current = attrs.get(WORK_KEY)
-            if current is None or current["plan"] != plan:
+            current = WorkDoc.from_json(attrs.get(WORK_KEY))
+            if current is None or current.plan != plan:
                 return None
             self._observe(current)
-            new, mine, batch = [], 0, []
-            for c in held.chunks:
-                marker = current["chunks"][c]
-                if marker["done"]:  # done by another worker (or by our lost-ack attempt)
-                    mine += len(records[c]) if marker.get("by") == self.me["id"] else 0
-                    continue
-                new.append(c)
-                mine += len(records[c])
-                batch.extend(records[c])
-                marker.update(done=True, by=self.me["id"], owner=None)
-            following = None
-            if all(marker["done"] for marker in current["chunks"]):
-                if current["limit"] < current["size"]:
-                    current["finished"] = "budget"  # the generation stays open: see _extend
-                    written["cut"] = bool(new)
-                else:
-                    following = self._claim_in(current)  # the close
-            elif claim_next:
-                following = self._claim_in(current)
+            done = complete(current, self.me, held, self._expired(current), self.lease_s,
+                            claim_next)
+            self._log_takeovers(current, done.following)
+            sizes = [len(records[c]) for c in done.stored]
 
             def with_ids(ids: list[int]) -> dict:
-                k = 0
-                for c in new:
-                    n = len(records[c])
-                    current["chunks"][c]["trials"] = id_ranges(ids[k : k + n])
-                    k += n
-                return {WORK_KEY: current}
+                written["doc"] = record_trials(done.doc, done.stored, sizes, ids)
+                return {WORK_KEY: written["doc"].to_json()}
 
-            written["doc"] = current
-            return StudyUpdate(records=batch, attrs_from_ids=with_ids, result=(mine, following))
+            written["cut"] = done.cut
+            batch = [record for c in done.stored for record in records[c]]
+            return StudyUpdate(records=batch, attrs_from_ids=with_ids,
+                               result=(done.mine, done.following))
 
         update = self._update(
             decide, "store evaluated designs", dedupe=(GENERATION_KEY, INDIVIDUAL_KEY)
@@ -398,5 +374,5 @@ class Worker(Claims, Generations):
         if written.get("cut") and self.on_generation is not None:
             # we stored the last design the budget allows of a generation cut short
             genomes, F, G, parts_all = self._generation(doc)
-            self._report(doc["generation"] + 1, evaluated_in(doc), genomes, F, G, parts_all)
+            self._report(doc.generation + 1, doc.evaluated, genomes, F, G, parts_all)
         return following

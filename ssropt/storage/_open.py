@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import re
+import weakref
 from typing import Any
 
 import optuna
 
-from ssropt.errors import SsroptError
+from ssropt.storage._errors import StorageError, StorageUnavailable, _one_line
+from ssropt.storage._journal_file import JournalDamaged, JournalFile
 
 _logger = logging.getLogger("ssropt.storage")
 
@@ -18,16 +20,7 @@ DEFAULT_STORAGE = "ssropt-studies.log"
 
 _RDB_DIALECTS = ("sqlite", "postgresql", "mysql")
 _CONNECT_TIMEOUT_S = 10
-
-
-class StorageError(SsroptError):
-    """A storage URL cannot be opened, or a batch of trials cannot be written."""
-
-
-class StorageUnavailable(StorageError):
-    """The storage could not be reached for the moment (connection refused or dropped,
-    database restarting or locked, journal file I/O error): nothing was written, and the
-    same operation may succeed when retried."""
+_JOURNAL_FILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def open_storage(url: str | None, must_exist: bool = False) -> optuna.storages.BaseStorage:
@@ -84,63 +77,27 @@ def _open_journal(path: str, must_exist: bool = False) -> optuna.storages.Journa
     elif not os.access(directory, os.W_OK):
         raise StorageError(f"storage {path!r}: directory {directory!r} is not writable")
     try:
-        backend = optuna.storages.journal.JournalFileBackend(path)
-        _cut_torn_tail(path, backend)
-        return optuna.storages.JournalStorage(backend)
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        journal = JournalFile(path)
+        journal.repair_tail()
+    except OSError as error:
         raise StorageError(f"storage {path!r}: cannot read the journal: {_one_line(error)}")
-
-
-def _cut_torn_tail(path: str, backend: Any) -> None:
-    """Remove an incomplete last line left by a writer killed in the middle of a batch.
-
-    Optuna's reader skips such a line, but the next append would glue a new entry onto
-    it and turn it into a corrupt line in the middle of the journal, which no reader
-    can get past.  The complete entries before it stay (the run loop skips the designs
-    they hold when it redoes their generation).  Checked under the journal's file lock,
-    so a line another process is still writing is never cut.
-    """
-    if not _ends_torn(path):
-        return
-    lock = getattr(backend, "_lock", None)
-    if lock is not None:
-        lock.acquire()
     try:
-        cut_torn_tail_locked(path)
-    finally:
-        if lock is not None:
-            lock.release()
+        storage = optuna.storages.JournalStorage(journal)
+    except JournalDamaged:
+        raise
+    except OSError as error:
+        raise StorageError(f"storage {path!r}: cannot read the journal: {_one_line(error)}")
+    except (ValueError, KeyError, TypeError, AssertionError) as error:
+        problem = f"a record Optuna cannot apply ({type(error).__name__}: {_one_line(error)})"
+        raise JournalDamaged(path, journal.last_line, problem) from None
+    _JOURNAL_FILES[storage] = journal
+    return storage
 
 
-def cut_torn_tail_locked(path: str) -> None:
-    """:func:`_cut_torn_tail` for a caller that holds the journal's lock."""
-    if not _ends_torn(path):
-        return
-    with open(path, "rb+") as file:
-        size = file.seek(0, os.SEEK_END)
-        end = size
-        while end > 0:
-            start = max(0, end - 65536)
-            file.seek(start)
-            newline = file.read(end - start).rfind(b"\n")
-            if newline >= 0:
-                end = start + newline + 1
-                break
-            end = start
-        file.truncate(end)
-        file.flush()
-        os.fsync(file.fileno())
-    _logger.warning("%s: removed an incomplete last entry (%d bytes)", path, size - end)
-
-
-def _ends_torn(path: str) -> bool:
-    """Whether the file is non-empty and does not end with a line break."""
-    with open(path, "rb") as file:
-        size = file.seek(0, os.SEEK_END)
-        if size == 0:
-            return False
-        file.seek(size - 1)
-        return file.read(1) != b"\n"
+def journal_file_of(storage: optuna.storages.BaseStorage) -> Any:
+    """The :class:`~ssropt.storage._journal_file.JournalFile` behind a journal storage opened
+    by :func:`open_storage`, else None."""
+    return _JOURNAL_FILES.get(storage)
 
 
 def _open_rdb(url: str, dialect: str, must_exist: bool = False) -> optuna.storages.RDBStorage:
@@ -196,6 +153,5 @@ def _redact(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def _one_line(error: object) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
+__all__ = ["DEFAULT_STORAGE", "StorageError", "StorageUnavailable", "_one_line", "open_storage",
+           "journal_file_of"]

@@ -1,487 +1,273 @@
-"""RDB fast path: a whole batch in one transaction through Optuna's SQLAlchemy models."""
+"""The RDB backend (SQLite, PostgreSQL, MySQL): every write one transaction through Optuna's
+SQLAlchemy models -- a batch of trials with bulk INSERTs, the worker protocol's
+read-decide-write behind a lock of the study row, a study with all its attributes.
+
+It uses Optuna internals (``optuna.storages._rdb.models``, ``_create_scoped_session``),
+checked when the backend is built: :class:`~ssropt.storage._backend.Unsupported` if one
+is missing, and the generic backend takes over.  The row helpers are
+:mod:`ssropt.storage._rdb_rows`.
+"""
 
 from __future__ import annotations
 
-import datetime
-import weakref
-from collections.abc import Callable, Mapping, Sequence
+import json
+import random
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from typing import Any
 
 import optuna
-from optuna.distributions import BaseDistribution
+import sqlalchemy
 from optuna.trial import TrialState
 
-from ssropt.storage._open import StorageError, StorageUnavailable, _one_line
+from ssropt.storage._backend import (
+    StudyBackend,
+    StudyNameTaken,
+    Unsupported,
+    metric_names_key,
+    prepare_records,
+)
+from ssropt.storage._open import StorageError, _one_line
+from ssropt.storage._rdb_rows import (
+    _check_distributions,
+    _database_error,
+    _insert_prepared,
+    _set_study_attrs,
+    is_transient,
+)
 from ssropt.storage._records import (
     StoredTrial,
     StudyUpdate,
     _batch_distributions,
-    _check_compatible,
-    _Prepared,
-    _utc_now,
+    _json_safe,
 )
 
+__all__ = ["RdbBackend", "is_transient"]
+
 _RDB_ATTEMPTS = 3
+_MODELS = (
+    "StudyModel", "StudyDirectionModel", "StudyUserAttributeModel", "StudySystemAttributeModel",
+    "TrialModel", "TrialValueModel", "TrialParamModel", "TrialUserAttributeModel",
+    "TrialSystemAttributeModel",
+)
 
 
-def _write_rdb(
-    storage: optuna.storages.RDBStorage,
-    study_id: int,
-    prepared: Sequence[_Prepared],
-    batch_distributions: Mapping[str, BaseDistribution],
-    study_system_attrs: Mapping[str, Any],
-) -> None:
-    """Insert the batch in one transaction through Optuna's SQLAlchemy models.
+def _internals() -> tuple[Any, Callable]:
+    try:
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+    except ImportError as error:
+        raise Unsupported(f"optuna.storages._rdb: {error}")
+    missing = [name for name in _MODELS if not hasattr(models, name)]
+    if missing:
+        raise Unsupported("optuna.storages._rdb.models." + ", ".join(missing))
+    return models, _create_scoped_session
 
-    Retried (whole transaction) when the database reports a transient error such as
-    ``database is locked``; a failed attempt is rolled back, so nothing is half-written.
-    """
-    import random
-    import time
 
-    import sqlalchemy
-    from optuna.exceptions import StorageInternalError
+class RdbBackend(StudyBackend):
+    """An ``RDBStorage``: one transaction per write."""
 
-    for attempt in range(1, _RDB_ATTEMPTS + 1):
+    kind = "rdb"
+
+    def __init__(self, storage: optuna.storages.RDBStorage) -> None:
+        super().__init__(storage)
+        self.models, self._scoped = _internals()
+        if not hasattr(storage, "scoped_session"):
+            raise Unsupported("RDBStorage.scoped_session")
+
+    @contextmanager
+    def _session(self):
+        with self._scoped(self.storage.scoped_session) as session:
+            yield session
+
+    # -- studies -----------------------------------------------------------------------------------
+    def create_study(self, name, directions, metric_names, user_attrs, system_attrs) -> int:
+        models = self.models
+        system = _json_safe({metric_names_key(): list(metric_names), **system_attrs})
         try:
-            _rdb_transaction(storage, study_id, prepared, batch_distributions, study_system_attrs)
+            with self._session() as session:
+                study = models.StudyModel(
+                    study_name=name,
+                    directions=[
+                        models.StudyDirectionModel(
+                            objective=k, direction=optuna.study.StudyDirection[d.upper()]
+                        )
+                        for k, d in enumerate(directions)
+                    ],
+                )
+                session.add(study)
+                session.flush()
+                study_id = study.study_id
+                session.add_all(
+                    [models.StudyUserAttributeModel(study_id=study_id, key=k, value_json=json.dumps(v))
+                     for k, v in _json_safe(dict(user_attrs)).items()]
+                    + [models.StudySystemAttributeModel(study_id=study_id, key=k,
+                                                        value_json=json.dumps(v))
+                       for k, v in system.items()]
+                )
+        except sqlalchemy.exc.IntegrityError:
+            raise StudyNameTaken(f"a study named {name!r} already exists") from None
+        except optuna.exceptions.StorageInternalError as error:
+            if isinstance(error.__cause__, sqlalchemy.exc.IntegrityError):
+                raise StudyNameTaken(f"a study named {name!r} already exists") from None
+            raise _database_error(error, "create the study")
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            raise _database_error(error, "create the study")
+        return study_id
+
+    # -- trials ------------------------------------------------------------------------------------
+    def write_trials(self, study_id, records, study_system_attrs=None) -> None:
+        """One transaction, retried whole when the database reports a transient error such as
+        ``database is locked``; a failed attempt is rolled back, so nothing is half-written."""
+        from optuna.exceptions import StorageInternalError
+
+        attrs = _json_safe(dict(study_system_attrs or {}))
+        prepared = prepare_records(records, len(self.directions(study_id)))
+        batch_distributions = _batch_distributions(prepared)
+        if not prepared and not attrs:
             return
+        models = self.models
+        for attempt in range(1, _RDB_ATTEMPTS + 1):
+            try:
+                with self._session() as session:
+                    # Lock the study row as RDBStorage.create_new_trial does (PostgreSQL/MySQL),
+                    # so no one else numbers trials of this study meanwhile; SQLite locks the
+                    # whole database from the first INSERT on.
+                    study = models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
+                    _check_distributions(session, study, batch_distributions)
+                    _insert_prepared(session, study_id, prepared)
+                    _set_study_attrs(session, study, study_id, attrs)
+                return
+            except KeyError:
+                raise StorageError(f"study id {study_id} does not exist in the storage")
+            except StorageInternalError as error:
+                if attempt == _RDB_ATTEMPTS:
+                    detail = _one_line(getattr(error.__cause__, "orig", None) or error.__cause__)
+                    raise StorageError(f"cannot write the batch to the database: {detail}")
+                time.sleep(random.random())
+            except StorageError:
+                raise
+            except (TypeError, ValueError, sqlalchemy.exc.SQLAlchemyError) as error:
+                detail = _one_line(getattr(error, "orig", None) or error)
+                raise StorageError(f"cannot write the batch to the database: {detail}")
+
+    def update_study(self, study_id, keys, decide, dedupe=None):
+        """One transaction: lock the study row, read ``keys``, decide, insert, upsert, commit.
+
+        PostgreSQL and MySQL lock the row with ``SELECT ... FOR UPDATE``; SQLite ignores that
+        clause, so there a no-op UPDATE of the study row takes the database's write lock
+        first.  Either way no other writer of this protocol reads the attributes until we
+        commit.  (A transaction is all or nothing: ``dedupe`` has nothing to do here.)
+        """
+        from optuna.exceptions import StorageInternalError
+
+        models = self.models
+        table = models.StudySystemAttributeModel.__table__
+        update: StudyUpdate | None = None
+        try:
+            with self._session() as session:
+                if session.bind.dialect.name == "sqlite":
+                    studies = models.StudyModel.__table__
+                    session.execute(
+                        studies.update()
+                        .where(studies.c.study_id == study_id)
+                        .values(study_name=studies.c.study_name)
+                    )
+                study = models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
+                rows = session.execute(
+                    sqlalchemy.select(table.c.key, table.c.value_json)
+                    .where(table.c.study_id == study_id)
+                    .where(table.c.key.in_(list(keys)))
+                ).all()
+                update = decide({key: json.loads(text) for key, text in rows})
+                if update is None:
+                    return None, []
+                prepared = update.prepared(len(study.directions))
+                _check_distributions(session, study, _batch_distributions(prepared))
+                ids = _insert_prepared(session, study_id, prepared) if prepared else []
+                _set_study_attrs(session, study, study_id, update.attrs_to_write(ids))
         except KeyError:
             raise StorageError(f"study id {study_id} does not exist in the storage")
         except StorageInternalError as error:
-            if attempt == _RDB_ATTEMPTS:
-                detail = _one_line(getattr(error.__cause__, "orig", None) or error.__cause__)
-                raise StorageError(f"cannot write the batch to the database: {detail}")
-            time.sleep(random.random())
-        except StorageError:
-            raise
-        except (TypeError, ValueError, sqlalchemy.exc.SQLAlchemyError) as error:
-            detail = _one_line(getattr(error, "orig", None) or error)
-            raise StorageError(f"cannot write the batch to the database: {detail}")
+            raise _database_error(error, "update the study")
+        except (TypeError, ValueError) as error:
+            if isinstance(error, StorageError):
+                raise
+            raise StorageError(f"cannot update the study: {_one_line(error)}")
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            raise _database_error(error, "update the study")
+        return update, ids
 
+    def read_study_attrs(self, study_id, keys) -> dict[str, Any]:
+        from optuna.exceptions import StorageInternalError
 
-def _rdb_transaction(
-    storage: optuna.storages.RDBStorage,
-    study_id: int,
-    prepared: Sequence[_Prepared],
-    batch_distributions: Mapping[str, BaseDistribution],
-    study_system_attrs: Mapping[str, Any],
-) -> None:
-    from optuna.storages._rdb import models
-    from optuna.storages._rdb.storage import _create_scoped_session
-
-    with _create_scoped_session(storage.scoped_session) as session:
-        # Lock the study row as RDBStorage.create_new_trial does (PostgreSQL/MySQL), so no
-        # one else numbers trials of this study meanwhile; SQLite locks the whole database
-        # from the first INSERT on.
-        study = models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
-        _check_distributions(session, study, batch_distributions)
-        _insert_prepared(session, study_id, prepared)
-        _set_study_attrs(session, study, study_id, study_system_attrs)
-
-
-# engine -> (study id, name) -> parameter name -> a stored distribution (JSON) of it
-_STORED_DISTRIBUTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _check_distributions(
-    session: Any, study: Any, batch_distributions: Mapping[str, BaseDistribution]
-) -> None:
-    """StorageError if a parameter's distribution clashes with one stored in the study.
-
-    Stored distributions never change, so those already looked up are remembered for the
-    engine and study: a study's second batch queries only parameters new to it.
-    """
-    from optuna.distributions import json_to_distribution
-    from optuna.storages._rdb import models
-
-    study_id = study.study_id
-    known = _STORED_DISTRIBUTIONS.setdefault(session.bind, {}).setdefault(
-        (study_id, study.study_name), {}
-    )
-    for name, distribution in batch_distributions.items():
-        text = known.get(name)
-        if text is None:
-            row = (
-                session.query(models.TrialParamModel.distribution_json)
-                .join(models.TrialModel)
-                .filter(models.TrialModel.study_id == study_id)
-                .filter(models.TrialParamModel.param_name == name)
-                .first()
-            )
-            if row is None:
-                continue
-            text = row[0]
-        _check_compatible(name, json_to_distribution(text), distribution)
-        known[name] = text
-
-
-def _insert_prepared(session: Any, study_id: int, prepared: Sequence[_Prepared]) -> list[int]:
-    """Insert the trials with bulk INSERTs; their ids in record order."""
-    import json
-
-    from optuna.distributions import distribution_to_json
-    from optuna.storages._rdb import models
-
-    now = _utc_now()
-    trial_ids = _insert_trial_rows(session, study_id, [item.state for item in prepared], now)
-
-    json_by_id: dict[int, str] = {}
-    value_rows, param_rows, user_rows, system_rows = [], [], [], []
-    for trial_id, item in zip(trial_ids, prepared):
-        for objective, value in enumerate(item.values or ()):
-            stored, kind = models.TrialValueModel.value_to_stored_repr(value)
-            value_rows.append(
-                {
-                    "trial_id": trial_id,
-                    "objective": objective,
-                    "value": stored,
-                    "value_type": kind,
-                }
-            )
-        for name, distribution in item.distributions.items():
-            text = json_by_id.get(id(distribution))
-            if text is None:
-                text = json_by_id[id(distribution)] = distribution_to_json(distribution)
-            param_rows.append(
-                {
-                    "trial_id": trial_id,
-                    "param_name": name,
-                    "param_value": item.params_internal[name],
-                    "distribution_json": text,
-                }
-            )
-        for key, value in item.user_attrs.items():
-            user_rows.append({"trial_id": trial_id, "key": key, "value_json": json.dumps(value)})
-        for key, value in item.system_attrs.items():
-            system_rows.append({"trial_id": trial_id, "key": key, "value_json": json.dumps(value)})
-    for model, rows in (
-        (models.TrialValueModel, value_rows),
-        (models.TrialParamModel, param_rows),
-        (models.TrialUserAttributeModel, user_rows),
-        (models.TrialSystemAttributeModel, system_rows),
-    ):
-        if rows:
-            _insert_rows(session, model.__table__, rows)
-    return trial_ids
-
-
-def _insert_rows(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows. PostgreSQL: ONE ``INSERT ... SELECT * FROM json_to_recordset(:rows)``
-    whose single parameter is the rows as JSON (measured 3-8x faster than multi-row
-    VALUES, whose thousands of placeholders psycopg parses and escapes client-side);
-    elsewhere, or with a non-finite float, :func:`_bulk_insert`.
-    """
-    import enum
-    import json
-    import math
-
-    import sqlalchemy as sa
-
-    dialect = session.bind.dialect
-    names = list(rows[0])
-    floats = [n for n in names if isinstance(table.c[n].type, sa.Float)]
-    finite = all(
-        row[n] is None or math.isfinite(row[n]) for row in rows for n in floats
-    )
-    if dialect.name != "postgresql" or not finite:
-        session.execute(_bulk_insert(session, table), rows)
-        return
-    enums = [n for n in names if isinstance(table.c[n].type, sa.Enum)]
-    if enums:
-        rows = [
-            {**row, **{n: row[n].name for n in enums if isinstance(row[n], enum.Enum)}}
-            for row in rows
-        ]
-    quote = dialect.identifier_preparer.quote
-    columns = ", ".join(quote(n) for n in names)
-    record = ", ".join(f"{quote(n)} {table.c[n].type.compile(dialect=dialect)}" for n in names)
-    target = dialect.identifier_preparer.format_table(table)
-    session.execute(
-        sa.text(
-            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM "
-            f"json_to_recordset(CAST(:rows AS json)) AS x({record})"
-        ),
-        {"rows": json.dumps(rows)},
-    )
-
-
-def _set_study_attrs(session: Any, study: Any, study_id: int, attrs: Mapping[str, Any]) -> None:
-    import json
-
-    from optuna.storages._rdb import models
-
-    for key, value in attrs.items():
-        attribute = models.StudySystemAttributeModel.find_by_study_and_key(study, key, session)
-        if attribute is None:
-            session.add(
-                models.StudySystemAttributeModel(
-                    study_id=study_id, key=key, value_json=json.dumps(value)
-                )
-            )
-        else:
-            attribute.value_json = json.dumps(value)
-
-
-def _bulk_insert(session: Any, table: Any) -> Any:
-    """An INSERT for many rows, sent as few multi-row statements where possible.
-
-    Core ``executemany`` (the ORM's bulk insert is ~3x slower in Python). On PostgreSQL
-    plain executemany still runs one statement per row on the server; asking for the
-    primary key back switches SQLAlchemy to "insertmanyvalues", 1,000 rows a statement.
-    """
-    statement = table.insert()
-    dialect = session.bind.dialect
-    if dialect.name != "sqlite" and dialect.insert_executemany_returning:
-        statement = statement.returning(*table.primary_key.columns)
-    return statement
-
-
-def _insert_trial_rows(
-    session: Any, study_id: int, states: Sequence[TrialState], now: datetime.datetime
-) -> list[int]:
-    """Insert one ``trials`` row per state; return their ids in order, numbered as Optuna does.
-
-    Optuna's rule (``TrialModel.count_past_trials``): a trial's number is the count of the
-    study's trials with a smaller id. The caller holds the study lock, so the only trials of
-    this study inserted meanwhile are ours.
-    """
-    import sqlalchemy as sa
-    from optuna.storages._rdb import models
-
-    if not states:
-        return []
-    table = models.TrialModel.__table__
-    if session.bind.dialect.insert_executemany_returning_sort_by_parameter_order:
-        naive_utc = now.astimezone(datetime.UTC).replace(tzinfo=None)  # as TrialModel stores
-        rows = [
-            {
-                "study_id": study_id,
-                "number": None,
-                "state": state,
-                "datetime_start": naive_utc,
-                "datetime_complete": naive_utc,
-            }
-            for state in states
-        ]
-        statement = table.insert().returning(table.c.trial_id, sort_by_parameter_order=True)
-        trial_ids = list(session.execute(statement, rows).scalars())
-    else:  # e.g. MySQL: no RETURNING; the ORM inserts row by row and reads each id
-        trials = [
-            models.TrialModel(
-                study_id=study_id,
-                number=None,
-                state=state,
-                datetime_start=now,
-                datetime_complete=now,
-            )
-            for state in states
-        ]
-        session.add_all(trials)
-        session.flush()
-        trial_ids = [trial.trial_id for trial in trials]
-    base = session.execute(
-        sa.select(sa.func.count(table.c.trial_id))
-        .where(table.c.study_id == study_id)
-        .where(table.c.trial_id < min(trial_ids))
-    ).scalar_one()
-    # Ids are normally consecutive and in record order, but a PostgreSQL sequence may
-    # interleave other studies' trials: rank by id rather than assume.
-    numbers = [
-        {"id_": trial_id, "number_": base + rank} for rank, trial_id in enumerate(sorted(trial_ids))
-    ]
-    session.execute(
-        table.update()
-        .where(table.c.trial_id == sa.bindparam("id_"))
-        .values(number=sa.bindparam("number_")),
-        numbers,
-    )
-    return trial_ids
-
-
-# -- atomic read-decide-write (the multi-worker protocol's compare-and-set) -----------------
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether a database error means "not reachable right now" (retry) rather than "wrong".
-
-    Connection refused or dropped, server shutting down or restarting, pool timeouts and
-    SQLite's ``database is locked`` are OperationalError / InterfaceError /
-    DisconnectionError / pool TimeoutError in SQLAlchemy (Optuna wraps them in
-    StorageInternalError); the DBAPI's own errors sit in their ``__cause__`` chain.
-    """
-    import sqlalchemy
-
-    transient = (
-        sqlalchemy.exc.OperationalError,
-        sqlalchemy.exc.InterfaceError,
-        sqlalchemy.exc.DisconnectionError,
-        sqlalchemy.exc.TimeoutError,
-    )
-    seen: set[int] = set()
-    cause: BaseException | None = error
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, transient):
-            return True
-        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
-            return True
-        module = type(cause).__module__.split(".")[0]
-        if module in ("psycopg", "psycopg2") and type(cause).__name__ in (
-            "OperationalError",
-            "InterfaceError",
-        ):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
-def _database_error(error: BaseException, doing: str) -> StorageError:
-    detail = _one_line(getattr(error.__cause__, "orig", None) or error.__cause__ or error)
-    if is_transient(error):
-        return StorageUnavailable(f"cannot {doing}: database unreachable: {detail}")
-    return StorageError(f"cannot {doing}: {detail}")
-
-
-def _update_rdb(
-    storage: optuna.storages.RDBStorage,
-    study_id: int,
-    keys: Sequence[str],
-    decide: Callable[[dict[str, Any]], StudyUpdate | None],
-) -> tuple[StudyUpdate | None, list[int]]:
-    """One transaction: lock the study row, read ``keys``, decide, insert, upsert, commit.
-
-    PostgreSQL and MySQL lock the row with ``SELECT ... FOR UPDATE``; SQLite ignores that
-    clause, so there a no-op UPDATE of the study row takes the database's write lock first.
-    Either way no other writer of this protocol reads the attributes until we commit.
-    """
-    import json
-
-    import sqlalchemy
-    from optuna.exceptions import StorageInternalError
-    from optuna.storages._rdb import models
-    from optuna.storages._rdb.storage import _create_scoped_session
-
-    table = models.StudySystemAttributeModel.__table__
-    try:
-        with _create_scoped_session(storage.scoped_session) as session:
-            if session.bind.dialect.name == "sqlite":
-                studies = models.StudyModel.__table__
-                session.execute(
-                    studies.update()
-                    .where(studies.c.study_id == study_id)
-                    .values(study_name=studies.c.study_name)
-                )
-            study = models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
-            rows = session.execute(
-                sqlalchemy.select(table.c.key, table.c.value_json)
-                .where(table.c.study_id == study_id)
-                .where(table.c.key.in_(list(keys)))
-            ).all()
-            update = decide({key: json.loads(text) for key, text in rows})
-            if update is None:
-                return None, []
-            prepared = update.prepared(len(study.directions))
-            _check_distributions(session, study, _batch_distributions(prepared))
-            ids = _insert_prepared(session, study_id, prepared) if prepared else []
-            _set_study_attrs(session, study, study_id, update.attrs_to_write(ids))
-    except KeyError:
-        raise StorageError(f"study id {study_id} does not exist in the storage")
-    except StorageInternalError as error:
-        raise _database_error(error, "update the study")
-    except (TypeError, ValueError) as error:
-        raise StorageError(f"cannot update the study: {_one_line(error)}")
-    except sqlalchemy.exc.SQLAlchemyError as error:
-        raise _database_error(error, "update the study")
-    return update, ids
-
-
-def _read_rdb_attrs(
-    storage: optuna.storages.RDBStorage, study_id: int, keys: Sequence[str]
-) -> dict[str, Any]:
-    import json
-
-    import sqlalchemy
-    from optuna.exceptions import StorageInternalError
-    from optuna.storages._rdb import models
-    from optuna.storages._rdb.storage import _create_scoped_session
-
-    table = models.StudySystemAttributeModel.__table__
-    try:
-        with _create_scoped_session(storage.scoped_session) as session:
-            rows = session.execute(
-                sqlalchemy.select(table.c.key, table.c.value_json)
-                .where(table.c.study_id == study_id)
-                .where(table.c.key.in_(list(keys)))
-            ).all()
-    except (StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as error:
-        raise _database_error(error, "read the study")
-    return {key: json.loads(text) for key, text in rows}
-
-
-def _read_rdb_trials(
-    storage: optuna.storages.RDBStorage, trial_ids: Sequence[int]
-) -> list[StoredTrial]:
-    """State, values and system attributes of the trials, in three queries."""
-    import json
-
-    import sqlalchemy
-    from optuna.exceptions import StorageInternalError
-    from optuna.storages._rdb import models
-    from optuna.storages._rdb.storage import _create_scoped_session
-
-    trials = models.TrialModel.__table__
-    values_table = models.TrialValueModel.__table__
-    attrs_table = models.TrialSystemAttributeModel.__table__
-    wanted = sorted(set(int(i) for i in trial_ids))
-    try:
-        with _create_scoped_session(storage.scoped_session) as session:
-            states = dict(
-                session.execute(
-                    sqlalchemy.select(trials.c.trial_id, trials.c.state).where(
-                        trials.c.trial_id.in_(wanted)
-                    )
+        table = self.models.StudySystemAttributeModel.__table__
+        try:
+            with self._session() as session:
+                rows = session.execute(
+                    sqlalchemy.select(table.c.key, table.c.value_json)
+                    .where(table.c.study_id == study_id)
+                    .where(table.c.key.in_(list(keys)))
                 ).all()
+        except (StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as error:
+            raise _database_error(error, "read the study")
+        return {key: json.loads(text) for key, text in rows}
+
+    def read_trials(self, trial_ids) -> list[StoredTrial]:
+        """State, values and system attributes of the trials, in three queries."""
+        from optuna.exceptions import StorageInternalError
+
+        models = self.models
+        trials = models.TrialModel.__table__
+        values_table = models.TrialValueModel.__table__
+        attrs_table = models.TrialSystemAttributeModel.__table__
+        wanted = sorted(set(int(i) for i in trial_ids))
+        try:
+            with self._session() as session:
+                states = dict(
+                    session.execute(
+                        sqlalchemy.select(trials.c.trial_id, trials.c.state).where(
+                            trials.c.trial_id.in_(wanted)
+                        )
+                    ).all()
+                )
+                value_rows = session.execute(
+                    sqlalchemy.select(
+                        values_table.c.trial_id, values_table.c.objective,
+                        values_table.c.value, values_table.c.value_type,
+                    ).where(values_table.c.trial_id.in_(wanted))
+                ).all()
+                attr_rows = session.execute(
+                    sqlalchemy.select(
+                        attrs_table.c.trial_id, attrs_table.c.key, attrs_table.c.value_json
+                    ).where(attrs_table.c.trial_id.in_(wanted))
+                ).all()
+        except (StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as error:
+            raise _database_error(error, "read trials")
+        value_type = models.TrialValueModel.TrialValueType
+        values: dict[int, dict[int, float]] = {}
+        for trial_id, objective, value, kind in value_rows:
+            kind = kind if isinstance(kind, value_type) else value_type(kind)
+            values.setdefault(trial_id, {})[objective] = (
+                models.TrialValueModel.stored_repr_to_value(value, kind)
             )
-            value_rows = session.execute(
-                sqlalchemy.select(
-                    values_table.c.trial_id,
-                    values_table.c.objective,
-                    values_table.c.value,
-                    values_table.c.value_type,
-                ).where(values_table.c.trial_id.in_(wanted))
-            ).all()
-            attr_rows = session.execute(
-                sqlalchemy.select(
-                    attrs_table.c.trial_id, attrs_table.c.key, attrs_table.c.value_json
-                ).where(attrs_table.c.trial_id.in_(wanted))
-            ).all()
-    except (StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as error:
-        raise _database_error(error, "read trials")
-    values: dict[int, dict[int, float]] = {}
-    for trial_id, objective, value, kind in value_rows:
-        kind = models.TrialValueModel.TrialValueType(kind) if not isinstance(
-            kind, models.TrialValueModel.TrialValueType
-        ) else kind
-        values.setdefault(trial_id, {})[objective] = (
-            models.TrialValueModel.stored_repr_to_value(value, kind)
-        )
-    attrs: dict[int, dict[str, Any]] = {}
-    for trial_id, key, text in attr_rows:
-        attrs.setdefault(trial_id, {})[key] = json.loads(text)
-    out = []
-    for trial_id in trial_ids:
-        if trial_id not in states:
-            raise StorageError(f"trial id {trial_id} does not exist in the storage")
-        state = states[trial_id]
-        state = state if isinstance(state, TrialState) else TrialState[str(state)]
-        objectives = values.get(trial_id)
-        out.append(
-            StoredTrial(
-                trial_id,
-                state,
-                None if not objectives else [objectives[k] for k in sorted(objectives)],
-                attrs.get(trial_id, {}),
+        attrs: dict[int, dict[str, Any]] = {}
+        for trial_id, key, text in attr_rows:
+            attrs.setdefault(trial_id, {})[key] = json.loads(text)
+        out = []
+        for trial_id in trial_ids:
+            if trial_id not in states:
+                raise StorageError(f"trial id {trial_id} does not exist in the storage")
+            state = states[trial_id]
+            state = state if isinstance(state, TrialState) else TrialState[str(state)]
+            objectives = values.get(trial_id)
+            out.append(
+                StoredTrial(
+                    trial_id,
+                    state,
+                    None if not objectives else [objectives[k] for k in sorted(objectives)],
+                    attrs.get(trial_id, {}),
+                )
             )
-        )
-    return out
+        return out

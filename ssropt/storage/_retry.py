@@ -5,7 +5,7 @@ calls a function again after exponentially growing pauses (0.1 s doubling to 5 s
 long as it fails with a *transient* error and the outage has not lasted ``max_seconds``
 (60 by default); every retry is logged.  What counts as transient:
 :class:`~ssropt.storage.StorageUnavailable`, ``OSError`` (journal file I/O), and
-database errors that mean "not reachable now" (:func:`ssropt.storage._rdb.is_transient`:
+database errors that mean "not reachable now" (:func:`ssropt.storage._rdb_rows.is_transient`:
 SQLAlchemy OperationalError / InterfaceError / DisconnectionError / pool timeouts, also
 wrapped in Optuna's StorageInternalError).  Anything else is raised at once.
 """
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ssropt.storage._open import StorageError, StorageUnavailable, _one_line
-from ssropt.storage._rdb import is_transient
+from ssropt.storage._rdb_rows import is_transient
 
 _logger = logging.getLogger("ssropt.storage")
 T = TypeVar("T")

@@ -24,8 +24,9 @@ The sampler is rebuilt at every ask from its constructor arguments, seeded from
 store it, so this is what makes a sampler's state a function of the generation and the
 study.  The checkpoint is plain JSON data: the told history (asked genomes, values,
 constraints, which trials were cut off, and the samplers' own trial attributes such as
-the NSGA-II generation) and the private study's system attributes (NSGA-II parent
-caches, the QMC sample counter).  Loading rebuilds the private study trial by trial with
+the NSGA-II generation; lists that only grow, one row per asked trial, under
+``"history"``, which a study stores incrementally: :mod:`ssropt.engine.checkpoint`) and
+the private study's system attributes (NSGA-II parent caches, the QMC sample counter).  Loading rebuilds the private study trial by trial with
 the same trial ids, so the restored strategy asks exactly what the uninterrupted one
 would.
 
@@ -41,8 +42,8 @@ Example:
     >>> result = space.evaluate(strategy.ask())
     >>> strategy.tell(result.genomes, result.F, result.G)
     >>> checkpoint = strategy.state_dict()
-    >>> sorted(checkpoint["state"])
-    ['constraints', 'genomes', 'study_attrs', 'trial_attrs', 'values']
+    >>> sorted(checkpoint["state"]), sorted(checkpoint["state"]["history"])
+    (['history', 'study_attrs'], ['constraints', 'genomes', 'trial_attrs', 'values'])
 """
 
 from __future__ import annotations
@@ -215,14 +216,20 @@ class OptunaStrategy(Strategy):
         values = _concat(history["values"], (0, 2), float)
         constraints = _concat(history["constraints"], (0, len(self._constraint_names)), float)
         return {
-            "genomes": _concat(history["genomes"], (0, self.space.n_genes), np.int64).tolist(),
-            "values": [plain_floats(v) if c else None for v, c in zip(values, complete)],
-            "constraints": [plain_floats(g) if c else None for g, c in zip(constraints, complete)],
-            "trial_attrs": list(history["extra"]),
+            "history": {  # append-only: one row per asked trial
+                "genomes": _concat(history["genomes"], (0, self.space.n_genes), np.int64).tolist(),
+                "values": [plain_floats(v) if c else None for v, c in zip(values, complete)],
+                "constraints": [
+                    plain_floats(g) if c else None for g, c in zip(constraints, complete)
+                ],
+                "trial_attrs": list(history["extra"]),
+            },
             "study_attrs": dict(self._memory.get_study_system_attrs(self._memory_id)),
         }
 
     def _load_state(self, state: Any) -> None:
+        if "history" in state:  # else a checkpoint of an earlier ssropt: the lists inline
+            state = {**state["history"], "study_attrs": state["study_attrs"]}
         space, names = self.space, self._constraint_names
         genomes = np.array(state["genomes"], dtype=np.int64).reshape(-1, space.n_genes)
         n = len(genomes)

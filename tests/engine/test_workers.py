@@ -16,6 +16,7 @@ first generation on.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import json
 import os
@@ -365,7 +366,8 @@ def test_a_claim_of_a_vanished_worker_elsewhere_is_taken_after_its_lease(
     config = small_config()
     study = create_ssropt_study(open_storage(url), "s", config)
     ghost = Worker(study, config, lease_seconds=0.5, progress=False)
-    ghost.me["machine"] = "another-machine"  # so its claims cannot be seen to be dead
+    ghost.me = dataclasses.replace(ghost.me, machine="another-machine")  # never seen dead
+    ghost.leases = LeaseClock(ghost.me)
     held = ghost._plan(None)  # plans generation 0 and claims all of it, then vanishes
     assert held is not None and len(held.chunks) == 5
 
