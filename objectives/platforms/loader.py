@@ -70,9 +70,9 @@ def _load_file(path: Path) -> Platform:
     family = table.get("family")
     if family is None:
         raise PlatformError(f"{path}: missing key 'family'")
-    if family not in FAMILIES:
+    if not isinstance(family, str) or family not in FAMILIES:
         raise PlatformError(
-            f"{path}: key 'family' must be one of {', '.join(FAMILIES)}, got {family!r}"
+            f"{path}: key 'family' must be one of {', '.join(FAMILIES)}, got {show(family)}"
         )
     for section in FAMILIES[family].tables:
         if section not in table:

@@ -109,15 +109,13 @@ def check_consistency(table: dict) -> str | None:
     breaks, as a message; None when it keeps them all."""
     for smaller, larger in NOT_ABOVE:
         for name in _bindings(table, smaller, larger):
-            low, high = (_value(table, side.replace("*", name)) for side in (smaller, larger))
-            if low is None or high is None:
-                continue
-            if low > high:
-                left, right = (side.replace("*", name) for side in (smaller, larger))
+            left, right = _bind(smaller, name), _bind(larger, name)
+            low, high = _value(table, left), _value(table, right)
+            if low is not None and high is not None and low > high:
                 return f"{left} ({_num(low)}) must not exceed {right} ({_num(high)})"
     for group in SAME_LENGTH:
         for name in _bindings(table, *group):
-            keys = [key.replace("*", name) for key in group]
+            keys = [_bind(key, name) for key in group]
             lengths = [_get(table, key) for key in keys]
             if any(value is None for value in lengths):
                 continue
@@ -131,13 +129,20 @@ def _without_index(key: str) -> str:
     return key.split("[", 1)[0]
 
 
+def _bind(side: str, name: str) -> str:
+    """``side`` with its wildcard key ``*`` (not the product's `` * ``) replaced by ``name``."""
+    return " * ".join(".".join(name if part == "*" else part for part in term.split("."))
+                      for term in side.split(" * "))
+
+
 def _bindings(table: dict, *sides: str) -> Iterator[str]:
     """The names ``*`` takes: the keys of the table holding it in the first side that has
     one (one empty name when no side has a ``*``)."""
     for side in sides:
         for path in side.split(" * "):
-            if "*" in path:
-                parent = _get(table, path[: path.index("*")].rstrip("."))
+            parts = path.split(".")
+            if "*" in parts:
+                parent = _get(table, ".".join(parts[: parts.index("*")]))
                 yield from (sorted(parent) if isinstance(parent, dict) else ())
                 return
     yield ""

@@ -12,14 +12,29 @@ shows the traceback).
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import logging
-import os
+import signal
 import sys
 
-from ssropt import __version__
-from ssropt.errors import SsroptError, UsageError
+
+def _interrupted_while_loading(signum, frame):  # pragma: no cover - timing
+    print("error: interrupted", file=sys.stderr)
+    raise SystemExit(130)
+
+
+# Ctrl-C before main() runs (while Python loads this package): one line, status 130
+try:
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupted_while_loading)
+except ValueError:  # not the main thread: leave the handler alone
+    pass
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+
+from ssropt import __version__  # noqa: E402
+from ssropt.errors import SsroptError, UsageError  # noqa: E402
 
 #: the command modules of :mod:`ssropt.cli`, in the order ``ssropt --help`` lists them
 COMMANDS = ("evaluate", "run", "create_study", "worker", "resume", "front", "studies", "show",
@@ -54,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         return _main(argv)
     except BrokenPipeError:
         _silence_stdout()

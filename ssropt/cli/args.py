@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from dataclasses import replace
@@ -107,7 +108,21 @@ def storage_url(text: str) -> str:
     kind = special_file(os.path.expanduser(path))
     if kind is not None:
         raise argparse.ArgumentTypeError(f"{_shown(text)} is {kind}, not a storage file")
+    if "://" not in text and not _journal_or_other(os.path.expanduser(path)):
+        # a JSON file (a design file, say) is no journal: opening it as one would cut what
+        # looks like a torn last entry, i.e. the whole file
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not an Optuna journal file")
     return text
+
+
+def _journal_or_other(path: str) -> bool:
+    """False for an existing file that starts like JSON but not like a journal entry."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64).lstrip()
+    except OSError:
+        return True  # missing or unreadable: the storage reports it
+    return not head.startswith(b"{") or re.match(rb'\{\s*"op_code"', head) is not None
 
 
 # -- argument groups --------------------------------------------------------------------
