@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     parsed = load_design(args.design)
     model = CostModel(parsed.workload, parsed.platform, parsed.dtype, parsed.cost_model)
     if args.gantt:
-        check_gantt(model)
+        check_gantt(model, parsed.designs)
     result = model.evaluate(parsed.designs)
     record = evaluation_record(model, parsed.designs, result, 0)
     if args.gantt:

@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace) -> int:
     designs = space.evaluate(np.array([trials[0].system_attrs[GENOME_KEY]])).designs
     model = space.model
     if args.gantt:
-        check_gantt(model)
+        check_gantt(model, designs)
     result = model.evaluate(designs)
     record = evaluation_record(model, designs, result, 0)
     spec = design_to_spec(model.workload, model.platform, model.dtype, designs)
