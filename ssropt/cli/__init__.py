@@ -116,9 +116,19 @@ def _main(argv: list[str] | None) -> int:
         return 1
 
 
+#: the longest message printed: one quoting a huge value is cut in the middle
+MAX_MESSAGE = 2000
+
+
 def _one_line(message: str) -> str:
-    """``message`` on one line (a message quoting a file's text may hold line breaks)."""
-    return " ".join(message.split()) if "\n" in message or "\r" in message else message
+    """``message`` on one line (a message quoting a file's text may hold line breaks),
+    at most :data:`MAX_MESSAGE` characters."""
+    if "\n" in message or "\r" in message:
+        message = " ".join(message.split())
+    if len(message) > MAX_MESSAGE:
+        half = MAX_MESSAGE // 2 - 3
+        message = f"{message[:half]} ... {message[-half:]}"
+    return message
 
 
 def _silence_stdout() -> None:

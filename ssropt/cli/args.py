@@ -12,6 +12,7 @@ output directory of a comparison.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -46,11 +47,21 @@ OPTION_LIMITS: dict[str, Int | Float] = {
     "--latency-ceiling": Float(0.0, 1e6, low_open=True, why="seconds"),
     "--lease-seconds": Float(0.0, 86400.0, low_open=True, why="seconds, one day"),
 }
-_INT_TEXT = 30  # digits: anything longer is over every limit (int() refuses 4300+)
 
 
 def _shown(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _number(text: str, integer: bool) -> int | float | None:
+    """The number ``text`` spells (an integer too long for ``int()``: +-inf), or None."""
+    try:
+        return int(text) if integer else float(text)
+    except ValueError:
+        digits = text.strip().lstrip("+-")
+        if integer and digits.isdigit():  # more than 4,300 digits
+            return -math.inf if text.strip().startswith("-") else math.inf
+        return None
 
 
 def bounded(spec: Int | Float):
@@ -58,26 +69,17 @@ def bounded(spec: Int | Float):
     error (``expected a positive integer, got '0'``) otherwise."""
 
     def parse(text: str):
-        number: int | float | None
-        try:
-            if isinstance(spec, Int):
-                number = int(text) if len(text.strip()) <= _INT_TEXT else None
-            else:
-                number = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {spec.describe()}, got {_shown(text)}") from None
-        if number is not None and not (isinstance(spec, Int) and number < spec.low):
+        number = _number(text, integer=isinstance(spec, Int))
+        if number is not None:
             try:
                 return spec.check(number, "value")
             except SsroptError:
                 pass
-        if number is None or spec.high < number < float("inf"):
+        wanted = spec.describe()
+        if number is not None and spec.high < number and (isinstance(spec, Int) or math.isfinite(number)):
             limit = f"{spec.high:,}" if isinstance(spec, Int) else f"{spec.high:g}"
-            why = f" ({spec.why})" if spec.why else ""
-            raise argparse.ArgumentTypeError(
-                f"expected {spec.describe()} at most {limit}{why}, got {_shown(text)}"
-            )
-        raise argparse.ArgumentTypeError(f"expected {spec.describe()}, got {_shown(text)}")
+            wanted += f" at most {limit}" + (f" ({spec.why})" if spec.why else "")
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {_shown(text)}")
 
     parse.__name__ = "integer" if isinstance(spec, Int) else "number"
     return parse

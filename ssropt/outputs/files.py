@@ -226,9 +226,10 @@ def _stage(out: Output) -> tuple[str, Path]:
         fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise _output_error(path, exc) from None
+    text = {} if binary else {"newline": "", "encoding": "utf-8"}
     try:
-        os.chmod(temporary, _mode(target))
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": "", "encoding": "utf-8"})) as fh:
+        with os.fdopen(fd, "wb" if binary else "w", **text) as fh:
+            os.fchmod(fh.fileno(), _mode(target))
             writer(fh)
             fh.flush()
             os.fsync(fh.fileno())
