@@ -19,8 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +26,15 @@ import numpy as np
 
 from ssropt.errors import SsroptError
 from ssropt.objectives.design import DesignBatch
+from ssropt.objectives.files import parse_structured, read_text
 from ssropt.objectives.models import cost_model_names, model_class
 from ssropt.objectives.platforms import Platform, load_platform
+from ssropt.objectives.validation import LIMITS, Int, check_jobs
 from ssropt.objectives.workloads.graph import Workload
 from ssropt.objectives.workloads.spec import workload_from_spec
+
+#: an optional parameter whose default is 0 (e.g. ``pack_in``: 0 = the kernel's own)
+_PARAMETER_OR_ZERO = Int(0, LIMITS["parameter"].high, LIMITS["parameter"].why)
 
 TOP_KEYS = ("workload", "platform", "dtype", "cost_model", "batch", "accelerators", "assignment")
 REQUIRED = ("workload", "platform", "batch", "accelerators", "assignment")
@@ -53,16 +56,10 @@ class ParsedDesign:
 
 
 def read_structured_file(path: str | Path, what: str = "file") -> dict:
-    """Read a JSON or TOML object; a malformed file raises DesignError naming it."""
+    """Read a JSON or TOML object; an unreadable, special, non-UTF-8 or malformed file
+    raises DesignError naming it."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise DesignError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise DesignError(f"{path}: malformed {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from None
+    data = parse_structured(read_text(path, what, DesignError), path, DesignError)
     if not isinstance(data, dict):
         raise DesignError(f"{path}: the {what} must be an object")
     return data
@@ -102,9 +99,10 @@ def parse_design(spec: dict, base_dir: Path | None = None) -> ParsedDesign:
     if not isinstance(dtype, str):
         raise DesignError("design key 'dtype' must be a string")
     platform.dtype(dtype)
-    batch = positive_int(spec["batch"], "batch")
+    batch = LIMITS["batch"].check(spec["batch"], "design key 'batch'", DesignError)
+    check_jobs(workload.n_layers, batch, DesignError)
     model.check_platform(platform, dtype)
-    params = _accelerators(spec["accelerators"], cost_model)
+    params = _accelerators(spec["accelerators"], cost_model, workload.n_nodes)
     assignment = _assignment(spec["assignment"], workload, len(params))
     designs = DesignBatch(
         cost_model=cost_model,
@@ -116,9 +114,8 @@ def parse_design(spec: dict, base_dir: Path | None = None) -> ParsedDesign:
 
 
 def positive_int(value, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise DesignError(f"design key {key!r} must be a positive integer, got {value!r}")
-    return value
+    """``value`` as an accelerator parameter (1 .. the ``parameter`` limit)."""
+    return LIMITS["parameter"].check(value, f"design key {key!r}", DesignError)
 
 
 def _platform(value, base_dir: Path | None) -> Platform:
@@ -129,9 +126,14 @@ def _platform(value, base_dir: Path | None) -> Platform:
     return load_platform(value)
 
 
-def _accelerators(value, cost_model: str) -> list[list[int]]:
+def _accelerators(value, cost_model: str, n_nodes: int) -> list[list[int]]:
     if not isinstance(value, list) or not value:
         raise DesignError("design key 'accelerators' must be a non-empty list")
+    if len(value) > n_nodes:
+        raise DesignError(
+            f"design key 'accelerators' lists {len(value)} accelerators but the workload has "
+            f"{n_nodes} nodes (every accelerator needs one)"
+        )
     model = model_class(cost_model)
     names = model.param_names
     if not names and len(value) != 1:
@@ -151,8 +153,8 @@ def _accelerators(value, cost_model: str) -> list[list[int]]:
         row = []
         for name in names:
             if name in acc:
-                if name in optional and acc[name] == 0 and optional[name] == 0:
-                    row.append(0)
+                if name in optional and optional[name] == 0:  # 0: the model's default
+                    row.append(_PARAMETER_OR_ZERO.check(acc[name], f"design key '{where}.{name}'", DesignError))
                     continue
                 row.append(positive_int(acc[name], f"{where}.{name}"))
             elif name in optional:

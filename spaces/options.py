@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ssropt.errors import SsroptError
+from ssropt.objectives.validation import LIMITS, show
 from ssropt.spaces.configured import configurator_choices
 
 FAMILIES = ("hybrid", "sequential", "spatial")
@@ -29,9 +30,11 @@ class SpaceError(SsroptError):
 
 
 def parse_batch_sizes(text: str | int | list) -> tuple[int, ...]:
-    """``"1-8"``, ``"1,3,6"``, ``6`` or a list -> sorted tuple of positive batch sizes."""
+    """``"1-8"``, ``"1,3,6"``, ``6`` or a list -> sorted tuple of positive batch sizes (at
+    most the ``batch`` limit, 1024)."""
     if isinstance(text, bool):
         raise SpaceError(f"invalid batch sizes {text!r}")
+    limit = LIMITS["batch"].high
     if isinstance(text, int):
         values = [text]
     elif isinstance(text, (list, tuple)):
@@ -41,18 +44,23 @@ def parse_batch_sizes(text: str | int | list) -> tuple[int, ...]:
         for part in str(text).split(","):
             part = part.strip()
             try:
-                bounds = [int(x) for x in part.split("-", 1)]
+                bounds = [int(x) for x in part.split("-", 1)] if len(part) <= 40 else []
             except ValueError:
+                bounds = []
+            if not bounds:
                 raise SpaceError(
-                    f"invalid batch sizes {text!r}: use a range like 1-8 or a list like 1,3,6"
-                ) from None
+                    f"invalid batch sizes {show(str(text))}: use a range like 1-8 or a list like 1,3,6"
+                )
             if len(bounds) == 2 and bounds[0] > bounds[1]:
                 raise SpaceError(f"invalid batch range {part!r}: {bounds[0]} > {bounds[1]}")
+            if bounds[0] <= 0 or bounds[-1] > limit:  # refused below, before a range is built
+                values.extend(bounds)
+                continue
             values.extend(range(bounds[0], bounds[-1] + 1))
     if not values or any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in values):
-        raise SpaceError(f"invalid batch sizes {text!r}: batch sizes must be positive integers")
-    if max(values) > 1024:
-        raise SpaceError(f"invalid batch sizes {text!r}: at most 1024 images per batch")
+        raise SpaceError(f"invalid batch sizes {show(text)}: batch sizes must be positive integers")
+    if max(values) > limit:
+        raise SpaceError(f"invalid batch sizes {show(text)}: at most {limit} images per batch")
     return tuple(sorted(set(values)))
 
 

@@ -41,6 +41,7 @@ import numpy as np
 from ssropt.objectives.design import DesignBatch, relabel_by_first_use
 from ssropt.objectives.evaluation import Evaluation
 from ssropt.objectives.models import SHARE_WEIGHTS, TUNED_RULE, CostModel
+from ssropt.objectives.validation import check_jobs
 from ssropt.spaces.configured import NO_CONFIGURATOR, configurator_for
 from ssropt.spaces.genes import sample_genomes, value_index
 from ssropt.spaces.options import GROUP_PRESETS, SpaceError, SpaceOptions
@@ -83,12 +84,19 @@ class Space:
             self.values[name] = np.array(sorted(set(allowed)), dtype=np.int64)
         self.tables = [self.values[name] for name in self.param_names]
         self.batch_values = np.array(options.batch_sizes, dtype=np.int64)
+        check_jobs(workload.n_layers, int(self.batch_values.max()), SpaceError)
         self.group_of_node, self.group_names = self._groups(workload, options.groups)
         n_groups = len(self.group_names)
         if model.single_device or options.family == "sequential":
             self.n_slots, self.n_label_genes = 1, 0
         elif options.family == "spatial":
             self.n_slots, self.n_label_genes = n_groups, 0
+            if options.max_accelerators is not None and options.max_accelerators < n_groups:
+                raise SpaceError(
+                    f"the spatial space of {workload.name} has exactly {n_groups} accelerators "
+                    f"(one per node group), more than --max-accelerators "
+                    f"{options.max_accelerators}: use the hybrid space to cap the count"
+                )
         else:
             top = n_groups if options.max_accelerators is None else options.max_accelerators
             self.n_slots, self.n_label_genes = min(top, n_groups), n_groups

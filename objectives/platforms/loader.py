@@ -20,13 +20,15 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import types
 import typing
 from functools import lru_cache
 from pathlib import Path
 
+from ssropt.objectives.files import parse_structured, read_text
 from ssropt.objectives.platforms.platform import FAMILIES, DataType, Platform, PlatformError
+from ssropt.objectives.platforms.rules import check_consistency, field_rule
+from ssropt.objectives.validation import show
 
 #: the shipped platform files (``vck190`` -> ``PLATFORM_DIR / "vck190.toml"``)
 PLATFORM_DIR = Path(__file__).parent
@@ -41,7 +43,7 @@ def load_platform(name_or_path: str | Path) -> Platform:
     text = str(name_or_path)
     path = Path(text)
     if path.suffix == ".toml" or path.exists() or "/" in text:
-        if not path.is_file():
+        if not path.exists():
             raise PlatformError(f"platform file {text!r} does not exist")
         return _load_file(path.resolve())
     shipped = PLATFORM_DIR / f"{text}.toml"
@@ -55,14 +57,8 @@ def load_platform(name_or_path: str | Path) -> Platform:
 
 @lru_cache(maxsize=32)
 def _load_file(path: Path) -> Platform:
-    try:
-        with path.open("rb") as fh:
-            table = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise PlatformError(f"{path}: malformed TOML: {exc}") from None
-    except OSError as exc:
-        raise PlatformError(f"{path}: cannot read: {exc.strerror}") from None
-    table = dict(table)
+    raw = parse_structured(read_text(path, "platform file", PlatformError), path, PlatformError, toml=True)
+    table = dict(raw)
     dtypes = table.pop("dtype", None)
     if not isinstance(dtypes, dict) or not dtypes:
         raise PlatformError(f"{path}: missing key 'dtype' (at least one [dtype.NAME] table)")
@@ -74,9 +70,9 @@ def _load_file(path: Path) -> Platform:
     family = table.get("family")
     if family is None:
         raise PlatformError(f"{path}: missing key 'family'")
-    if family not in FAMILIES:
+    if not isinstance(family, str) or family not in FAMILIES:
         raise PlatformError(
-            f"{path}: key 'family' must be one of {', '.join(FAMILIES)}, got {family!r}"
+            f"{path}: key 'family' must be one of {', '.join(FAMILIES)}, got {show(family)}"
         )
     for section in FAMILIES[family].tables:
         if section not in table:
@@ -88,11 +84,9 @@ def _load_file(path: Path) -> Platform:
                     f"{path}: missing key 'dtype.{name}.{section}' (required by family {family!r})"
                 )
     platform = _build(Platform, table, path, "", skip={"dtypes"}, given={"dtypes": built})
-    memory = platform.fpga.memory if platform.fpga else None
-    if memory is not None and not 0.0 < memory.efficiency <= 1.0:
-        raise PlatformError(
-            f"{path}: key 'fpga.memory.efficiency' must be in (0, 1], got {memory.efficiency!r}"
-        )
+    broken = check_consistency(raw)
+    if broken:
+        raise PlatformError(f"{path}: {broken}")
     if platform.cost_model and platform.cost_model not in _cost_model_names():
         raise PlatformError(
             f"{path}: key 'cost_model' must be one of {', '.join(_cost_model_names())}, "
@@ -138,21 +132,12 @@ def _convert(hint, value, path: Path, key: str):
         return _build(hint, value, path, key)
     origin = typing.get_origin(hint)
     if origin is tuple:
-        if not isinstance(value, list):
-            raise PlatformError(f"{path}: key {key!r} must be a list")
-        item = typing.get_args(hint)[0]
-        return tuple(_convert(item, v, path, f"{key}[{i}]") for i, v in enumerate(value))
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise PlatformError(f"{path}: key {key!r} must be a non-negative integer, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise PlatformError(f"{path}: key {key!r} must be a non-negative number, got {value!r}")
-        return float(value)
+        return field_rule(key, tuple).check(value, f"{path}: key {key!r}", PlatformError)
+    if hint in (int, float):
+        return field_rule(key, hint).check(value, f"{path}: key {key!r}", PlatformError)
     if hint is str:
         if not isinstance(value, str):
-            raise PlatformError(f"{path}: key {key!r} must be a string")
+            raise PlatformError(f"{path}: key {key!r} must be a string, got {show(value)}")
         return value
     return value
 

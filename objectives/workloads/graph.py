@@ -25,6 +25,7 @@ from functools import cached_property
 import numpy as np
 
 from ssropt.errors import SsroptError
+from ssropt.objectives.validation import LIMITS, check_workload_size
 
 
 class WorkloadError(SsroptError):
@@ -65,9 +66,8 @@ class MatmulNode:
 
     def __post_init__(self) -> None:
         for attr in ("m", "k", "n", "repeat"):
-            value = getattr(self, attr)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-                raise WorkloadError(f"node {self.name!r}: {attr} must be a positive integer, got {value!r}")
+            limit = LIMITS["repeat" if attr == "repeat" else "dimension"]
+            limit.check(getattr(self, attr), f"node {self.name!r}: {attr}", WorkloadError)
 
     @property
     def macs(self) -> int:
@@ -118,8 +118,8 @@ class Workload:
     def __post_init__(self) -> None:
         if not self.nodes:
             raise WorkloadError(f"workload {self.name!r} has no matmul nodes")
-        if not isinstance(self.blocks, int) or self.blocks <= 0:
-            raise WorkloadError(f"workload {self.name!r}: blocks must be a positive integer")
+        LIMITS["blocks"].check(self.blocks, f"workload {self.name!r}: blocks", WorkloadError)
+        LIMITS["nodes"].check(len(self.nodes), f"workload {self.name!r}: the number of nodes", WorkloadError)
         names = [node.name for node in self.nodes]
         if len(set(names)) != len(names):
             raise WorkloadError(f"workload {self.name!r}: duplicate node names")
@@ -130,6 +130,7 @@ class Workload:
             for end in (dep.src, dep.dst):
                 if end not in names:
                     raise WorkloadError(f"workload {self.name!r}: dependency names unknown node {end!r}")
+        check_workload_size(self.name, self.n_layers, self.ops_per_image, WorkloadError)
 
     # -- structure -------------------------------------------------------------------
     @cached_property

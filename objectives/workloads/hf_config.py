@@ -27,27 +27,27 @@ Example:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from ssropt.objectives.files import parse_structured, read_text
+from ssropt.objectives.validation import LIMITS, Int
 from ssropt.objectives.workloads.graph import Workload, WorkloadError
 from ssropt.objectives.workloads.zoo import DEFAULT_TEXT_TOKENS, transformer
 
 REQUIRED_KEYS = ("hidden_size", "num_attention_heads", "intermediate_size", "num_hidden_layers")
 VISION_TYPES = ("vit", "deit")
+#: the limit of every number read from a config.json (default: a model dimension)
+KEY_LIMITS = {
+    "num_attention_heads": LIMITS["repeat"],
+    "num_hidden_layers": LIMITS["blocks"],
+    "num_channels": LIMITS["patch"],
+    "max_position_embeddings": Int(1, 2**31 - 1),
+}
 
 
 def _read_config(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WorkloadError(f"{path}: cannot read Hugging Face config: {exc.strerror}") from None
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise WorkloadError(
-            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    text = read_text(path, "Hugging Face config", WorkloadError)
+    config = parse_structured(text, path, WorkloadError, toml=False)
     if not isinstance(config, dict):
         raise WorkloadError(f"{path}: a Hugging Face config.json must hold a JSON object")
     return config
@@ -66,19 +66,18 @@ def _require(config: dict, path: Path, key: str) -> object:
 
 
 def _positive_int(config: dict, path: Path, key: str) -> int:
-    value = _require(config, path, key)
-    if not _is_positive_int(value):
-        raise WorkloadError(f"{path}: key {key!r} must be a positive integer, got {value!r}")
-    return value
+    limit = KEY_LIMITS.get(key, LIMITS["dimension"])
+    return limit.check(_require(config, path, key), f"{path}: key {key!r}", WorkloadError)
 
 
 def _pair(config: dict, path: Path, key: str) -> tuple[int, int]:
     """An int or ``[height, width]`` key (``image_size``, ``patch_size``)."""
     value = _require(config, path, key)
-    if _is_positive_int(value):
-        return value, value
     if isinstance(value, list) and len(value) == 2 and all(map(_is_positive_int, value)):
-        return value[0], value[1]
+        return tuple(LIMITS["dimension"].check(v, f"{path}: key {key!r}", WorkloadError) for v in value)
+    if _is_positive_int(value):
+        value = LIMITS["dimension"].check(value, f"{path}: key {key!r}", WorkloadError)
+        return value, value
     raise WorkloadError(
         f"{path}: key {key!r} must be a positive integer or [height, width], got {value!r}"
     )

@@ -22,10 +22,10 @@ Example:
 
 from __future__ import annotations
 
-import json
-import tomllib
 from pathlib import Path
 
+from ssropt.objectives.files import parse_structured, read_text
+from ssropt.objectives.validation import LIMITS, Text
 from ssropt.objectives.workloads.graph import Workload, WorkloadError, gemm_chain
 from ssropt.objectives.workloads.hf_config import from_hf_config
 from ssropt.objectives.workloads.zoo import build_model
@@ -33,10 +33,11 @@ from ssropt.objectives.workloads.zoo import build_model
 FORMS = ("model", "hf_config", "gemms")
 OPTION_KEYS = ("tokens", "blocks", "embed_and_head")
 GEMM_KEYS = ("name", "M", "K", "N", "count")
-
-
-def _is_positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+#: the limit of each number of a workload object
+FIELD_LIMITS = {
+    "tokens": LIMITS["tokens"], "blocks": LIMITS["blocks"], "M": LIMITS["dimension"],
+    "K": LIMITS["dimension"], "N": LIMITS["dimension"], "count": LIMITS["repeat"],
+}
 
 
 def _check_keys(where: str, given: dict, allowed: tuple[str, ...]) -> None:
@@ -51,9 +52,7 @@ def _options(spec: dict, form: str) -> dict:
     options = {}
     for key in ("tokens", "blocks"):
         if key in spec:
-            if not _is_positive_int(spec[key]):
-                raise WorkloadError(f"workload.{key} must be a positive integer, got {spec[key]!r}")
-            options[key] = spec[key]
+            options[key] = FIELD_LIMITS[key].check(spec[key], f"workload.{key}", WorkloadError)
     if "embed_and_head" in spec:
         if not isinstance(spec["embed_and_head"], bool):
             raise WorkloadError(
@@ -66,6 +65,11 @@ def _options(spec: dict, form: str) -> dict:
 def _gemms(entries: object) -> Workload:
     if not isinstance(entries, list) or not entries:
         raise WorkloadError("workload.gemms must be a non-empty list of GEMM objects")
+    if len(entries) > LIMITS["nodes"].high:
+        raise WorkloadError(
+            f"workload.gemms lists {len(entries)} GEMMs: at most {LIMITS['nodes'].high} "
+            f"({LIMITS['nodes'].why})"
+        )
     rows, seen = [], set()
     for i, entry in enumerate(entries):
         where = f"workload.gemms[{i}]"
@@ -75,18 +79,13 @@ def _gemms(entries: object) -> Workload:
         for key in ("name", "M", "K", "N"):
             if key not in entry:
                 raise WorkloadError(f"{where}: missing key {key!r}")
-        name = entry["name"]
-        if not isinstance(name, str) or not name:
-            raise WorkloadError(f"{where}.name must be a non-empty string, got {name!r}")
+        name = Text().check(entry["name"], f"{where}.name", WorkloadError)
         if name in seen:
             raise WorkloadError(f"{where}: duplicate gemm name {name!r}")
         seen.add(name)
         sizes = []
         for key in ("M", "K", "N", "count"):
-            value = entry.get(key, 1)
-            if not _is_positive_int(value):
-                raise WorkloadError(f"{where}.{key} must be a positive integer, got {value!r}")
-            sizes.append(value)
+            sizes.append(FIELD_LIMITS[key].check(entry.get(key, 1), f"{where}.{key}", WorkloadError))
         rows.append((name, *sizes))
     return gemm_chain(rows)
 
@@ -133,18 +132,7 @@ def load_workload_file(path: str | Path) -> Workload:
     suffix = path.suffix.lower()
     if suffix not in (".json", ".toml"):
         raise WorkloadError(f"{path}: a workload file must end in .json or .toml")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WorkloadError(f"{path}: cannot read workload file: {exc.strerror}") from None
-    try:
-        data = json.loads(text) if suffix == ".json" else tomllib.loads(text)
-    except json.JSONDecodeError as exc:
-        raise WorkloadError(
-            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise WorkloadError(f"{path}: not valid TOML: {exc}") from None
+    data = parse_structured(read_text(path, "workload file", WorkloadError), path, WorkloadError)
     if isinstance(data, dict) and isinstance(data.get("workload"), dict):
         data = data["workload"]
     try:

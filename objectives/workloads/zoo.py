@@ -34,8 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
+from ssropt.objectives.validation import LIMITS
 from ssropt.objectives.workloads.graph import (
     Dependency,
     MatmulNode,
@@ -52,9 +51,16 @@ BLOCK_NODES = ("q", "k", "v", "attn_qk", "attn_av", "proj", "fc1", "fc2")
 DEFAULT_TEXT_TOKENS = 128
 
 
+#: the limit of each dimension of :func:`transformer`
+DIMENSION_LIMITS = {
+    "dim": LIMITS["dimension"], "heads": LIMITS["repeat"], "mlp": LIMITS["dimension"],
+    "tokens": LIMITS["tokens"], "blocks": LIMITS["blocks"], "image_channels": LIMITS["patch"],
+    "classes": LIMITS["dimension"], "patch": LIMITS["patch"],
+}
+
+
 def _check_positive(model: str, what: str, value: object) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise WorkloadError(f"model {model!r}: {what} must be a positive integer, got {value!r}")
+    DIMENSION_LIMITS[what].check(value, f"model {model!r}: {what}", WorkloadError)
 
 
 def transformer(

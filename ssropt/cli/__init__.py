@@ -3,34 +3,44 @@
 Every bad input raises an :class:`~ssropt.errors.SsroptError`; :func:`main` prints its
 message on one line to stderr (``error: <message>``) and exits with status 2.  Arguments
 argparse refuses are reported the same way, prefixed by the command
-(``ssropt run: error: argument --budget: ...``).
+(``ssropt run: error: argument --budget: ...``).  Ctrl-C is one line and status 130, also
+while the command modules load (this module imports them inside :func:`main`); a closed
+standard output (``ssropt evaluate d.json --json | head``) ends quietly with status 141;
+anything else unexpected is one ``error: internal error: ...`` line and status 1 (``-v``
+shows the traceback).
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
+import signal
 import sys
 
-from ssropt import __version__
-from ssropt.cli import (
-    bench,
-    compare,
-    compare_platforms,
-    create_study,
-    evaluate,
-    front,
-    resume,
-    run,
-    show,
-    studies,
-    worker,
-)
-from ssropt.errors import SsroptError, UsageError
 
-#: the commands, in the order ``ssropt --help`` lists them
-COMMANDS = (evaluate, run, create_study, worker, resume, front, studies, show, compare,
-            compare_platforms, bench)
+def _interrupted_while_loading(signum, frame):  # pragma: no cover - timing
+    print("error: interrupted", file=sys.stderr)
+    raise SystemExit(130)
+
+
+# Ctrl-C before main() runs (while Python loads this package): one line, status 130
+try:
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupted_while_loading)
+except ValueError:  # not the main thread: leave the handler alone
+    pass
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+
+from ssropt import __version__  # noqa: E402
+from ssropt.errors import SsroptError, UsageError  # noqa: E402
+
+#: the command modules of :mod:`ssropt.cli`, in the order ``ssropt --help`` lists them
+COMMANDS = ("evaluate", "run", "create_study", "worker", "resume", "front", "studies", "show",
+            "compare", "compare_platforms", "bench")
+#: the exit status after a closed standard output (128 + SIGPIPE, as a shell reports it)
+BROKEN_PIPE_STATUS = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,11 +63,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS:
-        command.add_command(sub)
+        importlib.import_module(f"ssropt.cli.{command}").add_command(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return _main(argv)
+    except BrokenPipeError:
+        _silence_stdout()
+        return BROKEN_PIPE_STATUS
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    words = sys.argv[1:] if argv is None else argv
+    verbose = "-v" in words or "--verbose" in words
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -71,14 +96,46 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe fails here, not at exit
+        return status
     except UsageError as exc:
         where = f"{exc.command}: error" if exc.command else "error"
-        print(f"{where}: {exc.message}", file=sys.stderr)
+        print(f"{where}: {_one_line(exc.message)}", file=sys.stderr)
         return 2
     except SsroptError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    except (BrokenPipeError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug, not bad input: one line, the traceback with -v
+        if verbose or logging.getLogger().isEnabledFor(logging.INFO):
+            logging.getLogger("ssropt").exception("internal error")
+        detail = _one_line(f"{type(exc).__name__}: {exc}")
+        print(f"error: internal error (please report it): {detail}", file=sys.stderr)
+        return 1
+
+
+#: the longest message printed: one quoting a huge value is cut in the middle
+MAX_MESSAGE = 2000
+
+
+def _one_line(message: str) -> str:
+    """``message`` on one line (a message quoting a file's text may hold line breaks),
+    at most :data:`MAX_MESSAGE` characters."""
+    if "\n" in message or "\r" in message:
+        message = " ".join(message.split())
+    if len(message) > MAX_MESSAGE:
+        half = MAX_MESSAGE // 2 - 3
+        message = f"{message[:half]} ... {message[-half:]}"
+    return message
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's final flush of a
+    closed pipe raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass

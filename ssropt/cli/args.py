@@ -1,6 +1,8 @@
 """The argument helpers every ``ssropt`` command shares.
 
-Argument types (:func:`positive_int`, :func:`non_negative_int`, :func:`positive_float`),
+Argument types (:func:`limited`: every numeric option within its limit in
+:data:`OPTION_LIMITS`; :func:`storage_url`; the generic :func:`positive_int`,
+:func:`non_negative_int`, :func:`positive_float`),
 argument groups (storage and study name, workload, hardware, search space and search,
 budget, output, run options), the words that reproduce them on a command line, and what
 they build: the workload, the study settings (:func:`config_from_args`) and the names and
@@ -10,12 +12,17 @@ output directory of a comparison.
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import re
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from ssropt.errors import SsroptError
+from ssropt.objectives.files import special_file
+from ssropt.objectives.validation import LIMITS, Float, Int
 from ssropt.spaces.configured import configurator_choices, default_configurator
 from ssropt.storage import DEFAULT_STORAGE
 from ssropt.strategies.exhaustive import CHUNK as EXHAUSTIVE_CHUNK
@@ -23,42 +30,112 @@ from ssropt.strategies.exhaustive import CHUNK as EXHAUSTIVE_CHUNK
 #: designs per generation of ``run`` (a population)
 DEFAULT_POPULATION = 100
 
-
 # -- argument types ---------------------------------------------------------------------
-def positive_int(text: str) -> int:
+#: the limit of every numeric option (listed in the README's error table); workload and
+#: batch options share the design file's limits (``ssropt.objectives.validation.LIMITS``)
+OPTION_LIMITS: dict[str, Int | Float] = {
+    "--tokens": LIMITS["tokens"],
+    "--blocks": LIMITS["blocks"],
+    "--batch": LIMITS["batch"],
+    "--budget": Int(1, 10**9, "evaluations"),
+    "--population": Int(1, 100_000, "designs per generation"),
+    "--seed": Int(0, 2**32 - 1, "a 32-bit seed"),
+    "--seeds": Int(1, 1000, "runs per strategy"),
+    "--n-jobs": Int(1, 1024, "processes"),
+    "--chunk-size": Int(1, 100_000, "designs per unit of work"),
+    "--exhaustive-limit": Int(0, 10**9, "designs enumerated"),
+    "--min-accelerators": LIMITS["nodes"],
+    "--max-accelerators": LIMITS["nodes"],
+    "--trial": Int(0, 2**31 - 1, "a trial number"),
+    "--time-limit": Float(0.0, 1e7, low_open=True, why="seconds, about 116 days"),
+    "--latency-ceiling": Float(0.0, 1e6, low_open=True, why="seconds"),
+    "--lease-seconds": Float(0.0, 86400.0, low_open=True, why="seconds, one day"),
+}
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _number(text: str, integer: bool) -> int | float | None:
+    """The number ``text`` spells (an integer too long for ``int()``: +-inf), or None."""
     try:
-        value = int(text)
+        return int(text) if integer else float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+        digits = text.strip().lstrip("+-")
+        if integer and digits.isdigit():  # more than 4,300 digits
+            return -math.inf if text.strip().startswith("-") else math.inf
+        return None
 
 
-def non_negative_int(text: str) -> int:
+def bounded(spec: Int | Float):
+    """An argparse type: the option's text as a number within ``spec``; one argparse
+    error (``expected a positive integer, got '0'``) otherwise."""
+
+    def parse(text: str):
+        number = _number(text, integer=isinstance(spec, Int))
+        if number is not None:
+            try:
+                return spec.check(number, "value")
+            except SsroptError:
+                pass
+        wanted = spec.describe()
+        if number is not None and spec.high < number and (isinstance(spec, Int) or math.isfinite(number)):
+            limit = f"{spec.high:,}" if isinstance(spec, Int) else f"{spec.high:g}"
+            wanted += f" at most {limit}" + (f" ({spec.why})" if spec.why else "")
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {_shown(text)}")
+
+    parse.__name__ = "integer" if isinstance(spec, Int) else "number"
+    return parse
+
+
+def limited(option: str):
+    """The argparse type of ``option`` (a key of :data:`OPTION_LIMITS`)."""
+    return bounded(OPTION_LIMITS[option])
+
+
+#: generic types for options without a limit of their own
+positive_int = bounded(Int(1, 2**53))
+non_negative_int = bounded(Int(0, 2**53))
+positive_float = bounded(Float(0.0, 1e15, low_open=True))
+
+
+def storage_url(text: str) -> str:
+    """An argparse type: ``--storage`` refused when it names something that is not a
+    regular file (a directory, FIFO, device ...): opening a FIFO would block forever."""
+    path = text
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        if not scheme.lower().startswith("sqlite") or not rest.startswith("/"):
+            return text
+        path = rest[1:].split("?", 1)[0]
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return text
+    kind = special_file(os.path.expanduser(path))
+    if kind is not None:
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is {kind}, not a storage file")
+    if "://" not in text and not _journal_or_other(os.path.expanduser(path)):
+        # a JSON file (a design file, say) is no journal: opening it as one would cut what
+        # looks like a torn last entry, i.e. the whole file
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not an Optuna journal file")
+    return text
+
+
+def _journal_or_other(path: str) -> bool:
+    """False for an existing file that starts like JSON but not like a journal entry."""
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+        with open(path, "rb") as fh:
+            head = fh.read(64).lstrip()
+    except OSError:
+        return True  # missing or unreadable: the storage reports it
+    return not head.startswith(b"{") or re.match(rb'\{\s*"op_code"', head) is not None
 
 
 # -- argument groups --------------------------------------------------------------------
 def add_storage_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--storage",
+        type=storage_url,
         default=DEFAULT_STORAGE,
         help=f"a journal file path (default {DEFAULT_STORAGE}) or an Optuna RDB URL "
         "(sqlite:///file.db, postgresql+psycopg://user@host/db)",
@@ -77,8 +154,8 @@ def add_workload_source_arguments(p: argparse.ArgumentParser) -> None:
     source = work.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="a zoo model: deit-t, deit-s, vit-b16, bert-base, ...")
     source.add_argument("--workload", metavar="FILE", help="workload object in JSON or TOML")
-    work.add_argument("--tokens", type=positive_int, help="tokens (rows) per image")
-    work.add_argument("--blocks", type=positive_int, help="encoder blocks")
+    work.add_argument("--tokens", type=limited("--tokens"), help="tokens (rows) per image")
+    work.add_argument("--blocks", type=limited("--blocks"), help="encoder blocks")
     work.add_argument("--no-embed-head", action="store_true", help="block nodes only")
 
 
@@ -105,15 +182,15 @@ def add_budget_arguments(group, *, per: str, budget: int, exhaustive_limit: int,
     """``--budget`` (evaluations ``per`` study), ``--population``, ``--seed`` and
     ``--exhaustive-limit`` (compare, compare-platforms, bench)."""
     group.add_argument(
-        "--budget", type=positive_int, default=budget, help=f"evaluations {per} (default {budget})"
+        "--budget", type=limited("--budget"), default=budget, help=f"evaluations {per} (default {budget})"
     )
     group.add_argument(
-        "--population", type=positive_int, default=100, help="designs per generation (default 100)"
+        "--population", type=limited("--population"), default=100, help="designs per generation (default 100)"
     )
     if seed:
-        group.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+        group.add_argument("--seed", type=limited("--seed"), default=0, help="random seed (default 0)")
     group.add_argument(
-        "--exhaustive-limit", type=non_negative_int, default=exhaustive_limit, metavar="N",
+        "--exhaustive-limit", type=limited("--exhaustive-limit"), default=exhaustive_limit, metavar="N",
         help=f"{exhaustive_help} (default {exhaustive_limit:,})",
     )
 
@@ -147,24 +224,24 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     sp = p.add_argument_group("search space")
     sp.add_argument("--space", default="hybrid", help="hybrid (default), sequential or spatial")
     add_batch_argument(sp)
-    sp.add_argument("--min-accelerators", type=positive_int, default=1)
-    sp.add_argument("--max-accelerators", type=positive_int, help="default: one per node group")
-    sp.add_argument("--latency-ceiling", type=positive_float, metavar="S", help="constraint: latency <= S seconds")
+    sp.add_argument("--min-accelerators", type=limited("--min-accelerators"), default=1)
+    sp.add_argument("--max-accelerators", type=limited("--max-accelerators"), help="default: one per node group")
+    sp.add_argument("--latency-ceiling", type=limited("--latency-ceiling"), metavar="S", help="constraint: latency <= S seconds")
     sp.add_argument("--group", default="none", help="node grouping: none (default), qkv, attention")
     sp.add_argument("--no-repair", action="store_true", help="evaluate genomes without repair")
     add_configurator_argument(sp)
     se = p.add_argument_group("search")
     se.add_argument("--strategy", default="nsga2", help="nsga2 (default), optuna-nsga2, tpe, random, qmc, gp, exhaustive")
     limit = se.add_mutually_exclusive_group()
-    limit.add_argument("--budget", type=positive_int,
+    limit.add_argument("--budget", type=limited("--budget"),
                        help="evaluations (default 2000; exhaustive: every design of the space)")
-    limit.add_argument("--time-limit", type=positive_float, metavar="S", help="seconds of search")
-    se.add_argument("--population", type=positive_int,
+    limit.add_argument("--time-limit", type=limited("--time-limit"), metavar="S", help="seconds of search")
+    se.add_argument("--population", type=limited("--population"),
                     help=f"designs per generation (default {DEFAULT_POPULATION}; exhaustive: {EXHAUSTIVE_CHUNK:,})")
-    se.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    se.add_argument("--seed", type=limited("--seed"), default=0, help="random seed (default 0)")
     se.add_argument("--seed-design", action="append", default=[], metavar="F.json",
                     help="a design file to put in the first generation (repeatable)")
-    se.add_argument("--chunk-size", type=positive_int, default=25, metavar="N",
+    se.add_argument("--chunk-size", type=limited("--chunk-size"), default=25, metavar="N",
                     help="designs per unit of work shared out to workers (default 25; "
                     "results do not depend on it)")
     p.add_argument("--study-name", help="default: MODEL-SPACE-STRATEGY-TIMESTAMP")
@@ -173,7 +250,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """--n-jobs and --quiet (run, resume, compare)."""
-    p.add_argument("--n-jobs", type=positive_int, default=1, help="evaluation processes (default 1)")
+    p.add_argument("--n-jobs", type=limited("--n-jobs"), default=1, help="evaluation processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -21,9 +21,9 @@ from ssropt.cli.args import (
     add_workload_arguments,
     comparison_names,
     hardware_words,
-    positive_float,
-    positive_int,
+    limited,
     resolve_configurator,
+    storage_url,
     workload_from_args,
     workload_words,
 )
@@ -57,11 +57,11 @@ def add_command(sub) -> None:
         f"and gp, here {','.join(default_strategies())})",
     )
     se.add_argument(
-        "--seeds", type=positive_int, default=DEFAULT_SEEDS,
+        "--seeds", type=limited("--seeds"), default=DEFAULT_SEEDS,
         help=f"runs per strategy, with seeds 0..S-1 (default {DEFAULT_SEEDS})",
     )
     se.add_argument(
-        "--time-limit", type=positive_float, metavar="S",
+        "--time-limit", type=limited("--time-limit"), metavar="S",
         help="also stop each run after S seconds (the evaluations then depend on speed)",
     )
     add_budget_arguments(
@@ -78,7 +78,7 @@ def add_command(sub) -> None:
         p, default_out="bench-MODEL", study_names="PREFIX-STRATEGY-seedK (default bench-MODEL-TIMESTAMP)"
     )
     out.add_argument(
-        "--storage",
+        "--storage", type=storage_url,
         help="keep every run as a study in this storage (a journal file path or an Optuna RDB "
         "URL); default: each run in memory, not kept",
     )

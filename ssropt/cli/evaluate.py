@@ -15,7 +15,9 @@ def add_command(sub) -> None:
     )
     ev.add_argument("design", help="design file (.json or .toml)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
-    ev.add_argument("--gantt", metavar="F.png", help="draw the lock-step schedule chart")
+    ev.add_argument("--gantt", metavar="F.png",
+                    help="draw the lock-step schedule chart (.png, .pdf or .svg; - for standard "
+                    "output, instead of the report)")
     ev.set_defaults(func=_run)
 
 
@@ -23,15 +25,20 @@ def _run(args: argparse.Namespace) -> int:
     from ssropt.objectives.design_file import design_to_spec, load_design
     from ssropt.objectives.models import CostModel
     from ssropt.outputs.design import evaluation_record, format_record
+    from ssropt.outputs.files import FIGURE_SUFFIXES, STDOUT, check_destinations, write_outputs
+    from ssropt.outputs.gantt import check_gantt, gantt_output
 
+    check_destinations([(args.gantt, FIGURE_SUFFIXES)], what="--gantt")
     parsed = load_design(args.design)
     model = CostModel(parsed.workload, parsed.platform, parsed.dtype, parsed.cost_model)
+    if args.gantt:
+        check_gantt(model, parsed.designs)
     result = model.evaluate(parsed.designs)
     record = evaluation_record(model, parsed.designs, result, 0)
     if args.gantt:
-        from ssropt.outputs.gantt import draw_gantt
-
-        draw_gantt(model, parsed.designs, 0, args.gantt)
+        write_outputs([gantt_output(model, parsed.designs, 0, args.gantt)])
+        if args.gantt == STDOUT:
+            return 0
     if args.json:
         print(json.dumps(record, indent=2))
     else:

@@ -7,17 +7,19 @@ from __future__ import annotations
 import argparse
 import json
 
-from ssropt.cli.args import add_study_arguments, non_negative_int
+from ssropt.cli.args import add_study_arguments, limited
 
 
 def add_command(sub) -> None:
     """Register ``show`` on the ``ssropt`` sub-command parser."""
     show = sub.add_parser("show", help="evaluate and print one trial's design")
     add_study_arguments(show)
-    show.add_argument("--trial", type=non_negative_int, required=True, help="trial number")
-    show.add_argument("--design-out", metavar="F.json", help="write the design file")
+    show.add_argument("--trial", type=limited("--trial"), required=True, help="trial number")
+    show.add_argument("--design-out", metavar="F.json",
+                      help="write the design file (- for standard output, instead of the report)")
     show.add_argument("--json", action="store_true", help="print one JSON object")
-    show.add_argument("--gantt", metavar="F.png", help="draw the lock-step schedule chart")
+    show.add_argument("--gantt", metavar="F.png",
+                      help="draw the lock-step schedule chart (.png, .pdf or .svg)")
     show.set_defaults(func=_run)
 
 
@@ -29,8 +31,17 @@ def _run(args: argparse.Namespace) -> int:
     from ssropt.engine.study import StudyError, load_ssropt_study
     from ssropt.objectives.design_file import design_to_spec
     from ssropt.outputs.design import evaluation_record, format_record
+    from ssropt.outputs.files import (
+        FIGURE_SUFFIXES,
+        STDOUT,
+        Output,
+        check_destinations,
+        write_outputs,
+    )
+    from ssropt.outputs.gantt import check_gantt, gantt_output
     from ssropt.storage import open_storage
 
+    check_destinations([(args.design_out, (".json",)), (args.gantt, FIGURE_SUFFIXES)])
     storage = open_storage(args.storage, must_exist=True)
     study, config = load_ssropt_study(storage, args.study_name)
     trials = [t for t in study.get_trials(deepcopy=False) if t.number == args.trial]
@@ -40,17 +51,18 @@ def _run(args: argparse.Namespace) -> int:
     # the design the search evaluated: decoded, configured and repaired as it was then
     designs = space.evaluate(np.array([trials[0].system_attrs[GENOME_KEY]])).designs
     model = space.model
+    if args.gantt:
+        check_gantt(model, designs)
     result = model.evaluate(designs)
     record = evaluation_record(model, designs, result, 0)
     spec = design_to_spec(model.workload, model.platform, model.dtype, designs)
+    outputs = []
     if args.design_out:
-        from ssropt.outputs.front import open_output
-
-        with open_output(args.design_out) as fh:
-            json.dump(spec, fh, indent=2)
+        outputs.append(Output(args.design_out, lambda fh: json.dump(spec, fh, indent=2)))
     if args.gantt:
-        from ssropt.outputs.gantt import draw_gantt
-
-        draw_gantt(model, designs, 0, args.gantt)
+        outputs.append(gantt_output(model, designs, 0, args.gantt))
+    write_outputs(outputs)
+    if STDOUT in (args.design_out, args.gantt):
+        return 0
     print(json.dumps(record, indent=2) if args.json else format_record(record, spec))
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ssropt.cli.args import add_study_arguments, positive_float, positive_int
+from ssropt.cli.args import add_study_arguments, limited
 
 
 def add_command(sub) -> None:
@@ -21,15 +21,15 @@ def add_command(sub) -> None:
         "machines that share the storage; the result does not depend on how many.",
     )
     add_study_arguments(worker)
-    worker.add_argument("--n-jobs", type=positive_int, default=1,
+    worker.add_argument("--n-jobs", type=limited("--n-jobs"), default=1,
                         help="evaluation processes of this worker (default 1); for more "
                         "cores start more workers")
     worker.add_argument("--no-progress", action="store_true", help="no progress bar")
-    worker.add_argument("--lease-seconds", type=positive_float, default=30.0, metavar="S",
+    worker.add_argument("--lease-seconds", type=limited("--lease-seconds"), default=30.0, metavar="S",
                         help="lease of this worker's claims: a worker that has not renewed "
                         "its claim for S seconds is presumed dead and its work is redone "
                         "(default 30)")
-    worker.add_argument("--time-limit", type=positive_float, metavar="S",
+    worker.add_argument("--time-limit", type=limited("--time-limit"), metavar="S",
                         help="stop claiming work after S seconds (default: the study's)")
     worker.set_defaults(func=_run)
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from ssropt.errors import SsroptError
+from ssropt.outputs.files import Output, check_destinations, write_outputs
+from ssropt.outputs.files import open_output as open_output  # all or nothing, re-exported
 from ssropt.pareto import latency_throughput_front
 
 FRONT_FIELDS = (
@@ -85,28 +86,33 @@ def format_front(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_csv(rows: list[dict], path: str | Path, fields: tuple[str, ...] = FRONT_FIELDS) -> None:
+def csv_output(rows: list[dict], path: str | Path, fields: tuple[str, ...] = FRONT_FIELDS) -> Output:
     """One row per front point with the columns ``fields`` (the assignment as JSON)."""
-    with open_output(path) as fh:
+
+    def write(fh) -> None:
         writer = csv.writer(fh)
         writer.writerow(fields)
         for r in rows:
             writer.writerow([json.dumps(r[k]) if k == "assignment" else r[k] for k in fields])
 
+    return Output(path, write)
+
+
+def json_output(rows: list[dict], path: str | Path) -> Output:
+    """The rows as one JSON list."""
+    return Output(path, lambda fh: json.dump(rows, fh, indent=2))
+
+
+def write_csv(rows: list[dict], path: str | Path, fields: tuple[str, ...] = FRONT_FIELDS) -> None:
+    """:func:`csv_output` written all or nothing (``-``: standard output)."""
+    write_outputs([csv_output(rows, path, fields)])
+
 
 def write_json(rows: list[dict], path: str | Path) -> None:
-    with open_output(path) as fh:
-        json.dump(rows, fh, indent=2)
+    """:func:`json_output` written all or nothing (``-``: standard output)."""
+    write_outputs([json_output(rows, path)])
 
 
 def check_output_path(path: str | Path) -> None:
-    """SsroptError unless the directory ``path`` is to be written in exists."""
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise SsroptError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
-
-
-def open_output(path: str | Path):
-    """``path`` opened for writing text, after :func:`check_output_path`."""
-    check_output_path(path)
-    return open(path, "w", newline="")
+    """OutputError unless a file can be written at ``path`` (see ``check_destinations``)."""
+    check_destinations([path])

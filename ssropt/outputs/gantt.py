@@ -13,15 +13,39 @@ import numpy as np
 from ssropt.errors import SsroptError
 from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.models import CostModel
+from ssropt.outputs.files import Output, figure_output, write_outputs
+
+#: the most jobs (boxes) a chart draws: one box takes milliseconds, and more is unreadable
+MAX_CHART_JOBS = 10_000
 
 
 def draw_gantt(model: CostModel, designs: DesignBatch, index: int, path: str) -> None:
-    """Draw design ``index`` of ``designs`` to a PNG file at ``path``."""
+    """Draw design ``index`` of ``designs`` to ``path`` (PNG, PDF or SVG), all or nothing."""
+    write_outputs([gantt_output(model, designs, index, path)])
+
+
+def gantt_output(model: CostModel, designs: DesignBatch, index: int, path: str) -> Output:
+    """The :class:`~ssropt.outputs.files.Output` of :func:`draw_gantt`; SsroptError for a
+    model without a lock-step schedule."""
+    check_gantt(model, designs, index)
+    return figure_output(path, lambda: gantt_figure(model, designs, index))
+
+
+def check_gantt(model: CostModel, designs: DesignBatch, index: int = 0) -> None:
+    """SsroptError unless design ``index`` has a lock-step schedule of at most
+    :data:`MAX_CHART_JOBS` jobs to chart."""
     if model.cost_model != "ssr":
         raise SsroptError("schedule charts exist for the ssr cost model only (charm has no lock-step schedule)")
-    from ssropt.outputs.front import check_output_path
+    jobs = int(designs.batch[index]) * model.workload.n_layers
+    if jobs > MAX_CHART_JOBS:
+        raise SsroptError(
+            f"a schedule chart draws at most {MAX_CHART_JOBS:,} jobs (batch x layers); this design "
+            f"has {jobs:,}: chart a smaller batch or fewer blocks"
+        )
 
-    check_output_path(path)
+
+def gantt_figure(model: CostModel, designs: DesignBatch, index: int):
+    """The matplotlib figure of :func:`draw_gantt`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,5 +90,4 @@ def draw_gantt(model: CostModel, designs: DesignBatch, index: int, path: str) ->
         f"latency {result.latency_s[0] * 1e3:.3f} ms", fontsize=9,
     )
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig

@@ -10,11 +10,22 @@ from pathlib import Path
 
 import numpy as np
 
-from ssropt.outputs.front import check_output_path
+from ssropt.outputs.files import Output, figure_output, write_outputs
 
 
 def plot_fronts(fronts: dict[str, list[dict]], path: str | Path, title: str = "") -> None:
-    """Latency vs throughput of one or more fronts (log axes), saved as PNG."""
+    """Latency vs throughput of one or more fronts (log axes), written all or nothing (PNG,
+    PDF or SVG by the file name's extension)."""
+    write_outputs([plot_output(fronts, path, title)])
+
+
+def plot_output(fronts: dict[str, list[dict]], path: str | Path, title: str = "") -> Output:
+    """The :class:`~ssropt.outputs.files.Output` of :func:`plot_fronts`."""
+    return figure_output(path, lambda: front_figure(fronts, title))
+
+
+def front_figure(fronts: dict[str, list[dict]], title: str = ""):
+    """The matplotlib figure of :func:`plot_fronts`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,6 +48,4 @@ def plot_fronts(fronts: dict[str, list[dict]], path: str | Path, title: str = ""
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    check_output_path(path)
-    fig.savefig(path)
-    plt.close(fig)
+    return fig

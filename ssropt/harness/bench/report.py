@@ -25,6 +25,7 @@ from ssropt.harness.bench.metrics import (
 )
 from ssropt.harness.bench.run import BenchPlan
 from ssropt.harness.report import markdown_table
+from ssropt.outputs.files import open_output, save_figure, staged_outputs, write_text
 
 OUTPUT_FILES = (
     "hv_vs_evaluations.png",
@@ -71,7 +72,7 @@ def _percent(target: float) -> str:
 
 
 def write_results_csv(metrics: list[RunMetrics], path: Path, stored: bool) -> None:
-    with open(path, "w", newline="") as fh:
+    with open_output(path) as fh:
         writer = csv.writer(fh)
         writer.writerow(RESULT_FIELDS)
         for m in metrics:
@@ -89,7 +90,7 @@ def write_results_csv(metrics: list[RunMetrics], path: Path, stored: bool) -> No
 
 
 def write_curves_csv(metrics: list[RunMetrics], path: Path) -> None:
-    with open(path, "w", newline="") as fh:
+    with open_output(path) as fh:
         writer = csv.writer(fh)
         writer.writerow(CURVE_FIELDS)
         for m in metrics:
@@ -104,7 +105,7 @@ def write_curves_csv(metrics: list[RunMetrics], path: Path) -> None:
 
 
 def write_reference_csv(reference: ReferenceFront, path: Path) -> None:
-    with open(path, "w", newline="") as fh:
+    with open_output(path) as fh:
         writer = csv.writer(fh)
         writer.writerow(("latency_s", "throughput_ops_per_s", "found_by"))
         for (latency, throughput), who in zip(reference.points, reference.found_by):
@@ -147,8 +148,10 @@ def plot_curves(
     ax.legend(fontsize=7, loc="upper left")
     ax.set_title(f"{title}\nmedian over seeds, band = min-max", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)
 
 
 def _figure(value: float, digits: int) -> str:
@@ -265,13 +268,14 @@ def write_bench(out_dir: str | Path, report: BenchReport, metrics: list[RunMetri
     """Write OUTPUT_FILES into ``out_dir`` (which must exist); returns the summary text."""
     out = Path(out_dir)
     stored = report.storage != IN_MEMORY
-    write_results_csv(metrics, out / "results.csv", stored)
-    write_curves_csv(metrics, out / "curves.csv")
-    write_reference_csv(report.reference, out / "reference_front.csv")
-    title = config_summary(report.plan.base).split(", strategy")[0]
-    plot_curves(metrics, report.plan.strategies, out / "hv_vs_evaluations.png", "evaluations",
-                title)
-    plot_curves(metrics, report.plan.strategies, out / "hv_vs_time.png", "seconds", title)
-    summary = summary_markdown(report, metrics)
-    (out / "summary.md").write_text(summary)
+    with staged_outputs():  # every file appears, or none
+        write_results_csv(metrics, out / "results.csv", stored)
+        write_curves_csv(metrics, out / "curves.csv")
+        write_reference_csv(report.reference, out / "reference_front.csv")
+        title = config_summary(report.plan.base).split(", strategy")[0]
+        plot_curves(metrics, report.plan.strategies, out / "hv_vs_evaluations.png", "evaluations",
+                    title)
+        plot_curves(metrics, report.plan.strategies, out / "hv_vs_time.png", "seconds", title)
+        summary = summary_markdown(report, metrics)
+        write_text(out / "summary.md", summary)
     return summary

@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 from collections.abc import Callable
@@ -41,6 +42,7 @@ import optuna
 from ssropt.engine.study import StudyConfig
 from ssropt.errors import SsroptError
 from ssropt.harness.report import check_names_free
+from ssropt.objectives.files import read_text
 from ssropt.pareto import latency_throughput_front
 
 logger = logging.getLogger(__name__)
@@ -156,20 +158,18 @@ def default_strategies() -> tuple[str, ...]:
 
 def read_reference_file(path: str | Path) -> np.ndarray:
     """``(k, 2)`` (latency, throughput) points of a CSV with REFERENCE_COLUMNS columns."""
+    text = read_text(path, "--reference", BenchError)  # a regular UTF-8 file, bounded
     try:
-        with open(path, newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or ())]
-            if missing:
-                raise BenchError(
-                    f"--reference {str(path)!r} has no column {missing[0]!r} (it needs "
-                    f"{', '.join(REFERENCE_COLUMNS)}, like a reference_front.csv)"
-                )
-            rows = [(row[REFERENCE_COLUMNS[0]], row[REFERENCE_COLUMNS[1]]) for row in reader]
-    except OSError as exc:
-        raise BenchError(f"cannot read --reference {str(path)!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise BenchError(f"--reference {str(path)!r} is not a text CSV file") from None
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise BenchError(
+                f"--reference {str(path)!r} has no column {missing[0]!r} (it needs "
+                f"{', '.join(REFERENCE_COLUMNS)}, like a reference_front.csv)"
+            )
+        rows = [(row[REFERENCE_COLUMNS[0]], row[REFERENCE_COLUMNS[1]]) for row in reader]
+    except csv.Error as exc:
+        raise BenchError(f"--reference {str(path)!r} is not a valid CSV file: {exc}") from None
     points = []
     for line, (latency, throughput) in enumerate(rows, start=2):
         try:

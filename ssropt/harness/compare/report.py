@@ -21,6 +21,7 @@ from ssropt.harness.compare.analysis import (
 )
 from ssropt.harness.compare.run import FamilyResult
 from ssropt.harness.report import markdown_table
+from ssropt.outputs.files import staged_outputs, write_text
 from ssropt.outputs.front import write_csv, write_json
 from ssropt.outputs.plots import plot_fronts
 
@@ -174,12 +175,13 @@ def write_comparison(
     """Write the report files (:data:`ssropt.harness.report.OUTPUT_FILES`) into ``out_dir`` (which must exist); returns the summary text."""
     out = Path(out_dir)
     rows = comparison_rows(results)
-    write_csv(rows, out / "fronts.csv", fields=COMPARE_FIELDS)
-    write_json(rows, out / "fronts.json")
-    title = config_summary(results[0].plan.config).split(", space")[0]
-    plot_fronts({r.plan.label: r.rows for r in results}, out / "fronts.png", title=title)
-    summary = summary_markdown(results, comparison, command, storage)
-    (out / "summary.md").write_text(summary)
+    with staged_outputs():  # every file appears, or none
+        write_csv(rows, out / "fronts.csv", fields=COMPARE_FIELDS)
+        write_json(rows, out / "fronts.json")
+        title = config_summary(results[0].plan.config).split(", space")[0]
+        plot_fronts({r.plan.label: r.rows for r in results}, out / "fronts.png", title=title)
+        summary = summary_markdown(results, comparison, command, storage)
+        write_text(out / "summary.md", summary)
     return summary
 
 

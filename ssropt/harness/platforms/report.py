@@ -12,7 +12,8 @@ import numpy as np
 
 from ssropt.harness.platforms.run import REPORTED_BATCHES, PlatformResult, batch_ratios, mean_finite
 from ssropt.harness.report import markdown_table
-from ssropt.outputs.front import check_output_path, write_csv, write_json
+from ssropt.outputs.files import save_figure, staged_outputs, write_text
+from ssropt.outputs.front import write_csv, write_json
 
 PLATFORM_FIELDS = (
     "platform",
@@ -172,9 +173,10 @@ def plot_platforms(results: list[PlatformResult], path: str | Path, title: str =
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    check_output_path(path)
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)
 
 
 def write_platform_comparison(
@@ -183,11 +185,12 @@ def write_platform_comparison(
     """Write the report files (:data:`ssropt.harness.report.OUTPUT_FILES`) into ``out_dir`` (which must exist); returns the summary text."""
     out = Path(out_dir)
     rows = platform_rows(results)
-    write_csv(rows, out / "fronts.csv", fields=PLATFORM_FIELDS)
-    write_json(rows, out / "fronts.json")
-    config = results[0].plan.config
-    name = config.workload.get("model") or "workload"
-    plot_platforms(results, out / "fronts.png", title=f"{name} {config.dtype}: best hybrid front per platform")
-    summary = summary_markdown(results, baseline, command, storage)
-    (out / "summary.md").write_text(summary)
+    with staged_outputs():  # every file appears, or none
+        write_csv(rows, out / "fronts.csv", fields=PLATFORM_FIELDS)
+        write_json(rows, out / "fronts.json")
+        config = results[0].plan.config
+        name = config.workload.get("model") or "workload"
+        plot_platforms(results, out / "fronts.png", title=f"{name} {config.dtype}: best hybrid front per platform")
+        summary = summary_markdown(results, baseline, command, storage)
+        write_text(out / "summary.md", summary)
     return summary

@@ -123,7 +123,7 @@ def test_bad_family_unknown_key_and_mistyped_value_are_named(tmp_path):
     with pytest.raises(PlatformError, match="unknown key 'gpu.watts'"):
         load_platform(unknown)
     mistyped = write_variant(tmp_path, "u250", replace=("dsp = 12288", 'dsp = "many"'))
-    with pytest.raises(PlatformError, match="key 'fpga.physical.dsp' must be a non-negative integer"):
+    with pytest.raises(PlatformError, match="key 'fpga.physical.dsp' must be a positive integer, got 'many'"):
         load_platform(mistyped)
 
 
