@@ -35,8 +35,7 @@ from ssropt.engine.work import (
     participants,
 )
 from ssropt.spaces import SpaceEvaluation
-from ssropt.storage import StudyUpdate, read_study_attrs, read_trials
-from ssropt.storage._records import _constraint_key_prefix
+from ssropt.storage import StudyUpdate, read_study_attrs, read_trials, stored_constraints
 from ssropt.strategies import make_strategy
 from ssropt.strategies.base import Strategy, constraint_names
 
@@ -115,7 +114,6 @@ class Generations:
         (None for chunks evaluated elsewhere)."""
         plan, first = doc["plan"], doc["first"]
         own = self._parts if self._parts_plan == plan else {}
-        prefix = _constraint_key_prefix()
         genomes, F, G, parts = [], [], [], []
         for c, marker in enumerate(doc["chunks"]):
             if c in own:
@@ -142,7 +140,7 @@ class Generations:
             F.append(np.array([[t.values[0], -t.values[1]] for t in ordered], dtype=float))
             G.append(
                 np.array(
-                    [[t.system_attrs[prefix + n] for n in names] for t in ordered], dtype=float
+                    [stored_constraints(t.system_attrs, names) for t in ordered], dtype=float
                 ).reshape(len(ordered), len(names))
             )
             parts.append(None)

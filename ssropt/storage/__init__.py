@@ -15,8 +15,12 @@ about a millisecond. :func:`write_trials` therefore writes a whole generation at
 * **Any other storage** (``InMemoryStorage``, gRPC proxy …): Optuna's public API, one
   ``create_new_trial(study_id, template_trial=create_trial(...))`` per record.
 
-Constraints are stored the way ``optuna.trial.create_trial(constraints=...)`` stores them,
-so ``FrozenTrial.constraints`` reads them back as a dict.
+Constraints are stored as Optuna's list-valued ``constraints`` trial system attribute, in
+the order of each record's ``constraints`` dict: optuna-dashboard and every Optuna version
+read that list (Optuna 5's ``FrozenTrial.constraints`` as keys ``"0"``, ``"1"``, ...);
+:func:`stored_constraints` reads the values back by name (also from the per-name keys
+earlier ssropt versions wrote).  A record's evaluation times become the trial's start and
+completion times.
 
 For several workers on one study, :func:`update_study` reads study system attributes,
 lets a function decide and writes its decision (trials and attributes) atomically across
@@ -34,8 +38,8 @@ Example:
     >>> record = TrialRecord(params={"batch": 4}, distributions={"batch": IntDistribution(1, 8)},
     ...                      values=(1.5, 2.7), constraints={"dsp": -3.0})
     >>> write_trials(storage, study._study_id, [record], {"checkpoint:generation": 0})
-    >>> study.trials[0].constraints
-    {'dsp': -3.0}
+    >>> stored_constraints(study.trials[0].system_attrs, ["dsp"]), study.best_trials[0].number
+    ([-3.0], 0)
 """
 
 from __future__ import annotations
@@ -52,26 +56,34 @@ from ssropt.storage._journal import _journal_supported, _write_journal
 from ssropt.storage._open import DEFAULT_STORAGE, StorageError, StorageUnavailable, open_storage
 from ssropt.storage._rdb import _write_rdb
 from ssropt.storage._records import (
+    CONSTRAINTS_KEY,
+    LEGACY_CONSTRAINT_PREFIX,
     StoredTrial,
     StudyUpdate,
     TrialRecord,
     _batch_distributions,
     _json_safe,
     _prepare,
+    constraint_values,
+    stored_constraints,
 )
 from ssropt.storage._retry import retry_unavailable
 
 __all__ = [
+    "CONSTRAINTS_KEY",
     "DEFAULT_STORAGE",
+    "LEGACY_CONSTRAINT_PREFIX",
     "StorageError",
     "StorageUnavailable",
     "StoredTrial",
     "StudyUpdate",
     "TrialRecord",
+    "constraint_values",
     "open_storage",
     "read_study_attrs",
     "read_trials",
     "retry_unavailable",
+    "stored_constraints",
     "update_study",
     "write_trials",
 ]

@@ -3,6 +3,7 @@ the atomic read-decide-write of the multi-worker protocol under the journal file
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import weakref
@@ -103,7 +104,11 @@ def _trial_logs(worker_id: str, study_id: int, prepared: Sequence[_Prepared]) ->
     from optuna.distributions import distribution_to_json
     from optuna.storages.journal._storage import JournalOperation
 
-    now = _utc_now().isoformat(timespec="microseconds")
+    now = _utc_now()
+
+    def iso(when: datetime.datetime | None) -> str:  # as JournalStorage.create_new_trial
+        return (when or now).astimezone(datetime.UTC).isoformat(timespec="microseconds")
+
     json_by_id: dict[int, str] = {}  # records usually share distribution objects
 
     def as_json(distribution: BaseDistribution) -> str:
@@ -120,11 +125,11 @@ def _trial_logs(worker_id: str, study_id: int, prepared: Sequence[_Prepared]) ->
                 "op_code": int(JournalOperation.CREATE_TRIAL),
                 "worker_id": worker_id,
                 "study_id": study_id,
-                "datetime_start": now,
+                "datetime_start": iso(item.datetime_start),
                 "state": int(item.state),
                 "value": item.values[0] if item.values and not many else None,
                 "values": item.values if many else None,
-                "datetime_complete": now,
+                "datetime_complete": iso(item.datetime_complete),
                 "distributions": {n: as_json(d) for n, d in item.distributions.items()},
                 "params": item.params_internal,
                 "user_attrs": item.user_attrs,
