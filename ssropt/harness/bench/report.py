@@ -25,6 +25,7 @@ from ssropt.harness.bench.metrics import (
 )
 from ssropt.harness.bench.run import BenchPlan
 from ssropt.harness.report import markdown_table
+from ssropt.outputs.axes import plain_log_axis
 
 OUTPUT_FILES = (
     "hv_vs_evaluations.png",
@@ -120,7 +121,8 @@ def plot_curves(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=PLOT_DPI)
+    fig, ax = plt.subplots(figsize=(7.6, 4.4), dpi=PLOT_DPI)
+    xs: list[float] = []
     for k, strategy in enumerate(strategies):
         curves = [
             (np.asarray(getattr(m.trace, x_of), dtype=float), np.nan_to_num(m.hv_fraction))
@@ -130,24 +132,30 @@ def plot_curves(
         if not curves:
             continue
         grid, median, low, high = step_band(curves)
+        xs += grid.tolist()
         color = f"C{k % 10}"
         seeds = f"{len(curves)} seed" + ("s" if len(curves) > 1 else "")
         ax.step(grid, median, where="post", color=color, label=f"{strategy} ({seeds})")
         ax.fill_between(grid, low, high, step="post", color=color, alpha=0.18, linewidth=0)
-    for target in TARGETS:
-        ax.axhline(target, color="grey", linestyle=":", linewidth=0.8)
-    if x_of == "seconds":
-        ax.set_xscale("log")
+    for target, style in zip(TARGETS, (":", "--")):
+        ax.axhline(target, color="dimgrey", linestyle=style, linewidth=0.9)
+    if x_of == "seconds" and xs:
+        plain_log_axis(ax, "x", [x for x in xs if x > 0])
         ax.set_xlabel("wall time of the run [s] (log)")
     else:
         ax.set_xlabel("evaluated designs")
+    # the target lines are named at the right edge, outside the data
+    for target in TARGETS:
+        ax.annotate(f"{_percent(target)} %", xy=(1.0, target), xycoords=("axes fraction", "data"),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=7,
+                    color="dimgrey")
     ax.set_ylabel("hypervolume / reference front's")
     ax.set_ylim(0, 1.03)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
-    ax.set_title(f"{title}\nmedian over seeds, band = min-max", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.07, 1.0), frameon=False,
+              title="median, band = min-max\nover seeds", title_fontsize=7)
+    ax.set_title(title, fontsize=8)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 
 

@@ -12,7 +12,9 @@ import numpy as np
 
 from ssropt.harness.platforms.run import REPORTED_BATCHES, PlatformResult, batch_ratios, mean_finite
 from ssropt.harness.report import markdown_table
+from ssropt.outputs.axes import plain_log_axis
 from ssropt.outputs.front import check_output_path, write_csv, write_json
+from ssropt.outputs.plots import LINESTYLES, style
 
 PLATFORM_FIELDS = (
     "platform",
@@ -152,28 +154,40 @@ def plot_platforms(results: list[PlatformResult], path: str | Path, title: str =
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=90)
-    for r in results:
-        if not r.rows:
-            continue
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.4), dpi=90)
+    shown = [r for r in results if r.rows]
+    values: dict[str, list[float]] = {"lat": [], "thr": [], "eff": []}
+    for k, r in enumerate(shown):
         lat = np.array([x["latency_s"] for x in r.rows]) * 1e3
         thr = np.array([x["throughput_ops_per_s"] for x in r.rows]) / 1e9
         eff = np.array([np.nan if x["images_per_s_per_w"] is None else x["images_per_s_per_w"] for x in r.rows])
-        (line,) = left.step(lat, thr, where="post", alpha=0.6)
-        left.scatter(lat, thr, s=12, color=line.get_color(), label=r.platform)
-        right.plot(lat, eff, marker="o", ms=3, color=line.get_color(), label=r.platform)
-    for ax, ylabel in ((left, "throughput [GOPS]"), (right, "energy efficiency [images/s/W]")):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        values["lat"] += lat.tolist()
+        values["thr"] += thr.tolist()
+        values["eff"] += eff[np.isfinite(eff)].tolist()
+        color, mark = f"C{k % 10}", style(k, len(shown))
+        left.step(lat, thr, where="post", alpha=0.55, color=color,
+                  linestyle=LINESTYLES[k % len(LINESTYLES)])
+        left.scatter(lat, thr, label=r.platform, **mark)
+        right.plot(lat, eff, color=color, alpha=0.55, linestyle=LINESTYLES[k % len(LINESTYLES)])
+        right.scatter(lat, eff, **mark)
+    for ax, ylabel, key in ((left, "throughput [GOPS]", "thr"),
+                            (right, "energy efficiency [images/s/W]", "eff")):
+        if values["lat"]:
+            plain_log_axis(ax, "x", values["lat"])
+        if values[key]:
+            plain_log_axis(ax, "y", values[key])
         ax.set_xlabel("latency of the batch [ms]")
         ax.set_ylabel(ylabel)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.grid(True, which="major", alpha=0.35)
+        ax.grid(True, which="minor", alpha=0.12)
+    if shown:
+        fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=min(len(shown), 6),
+                   fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.06))
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     check_output_path(path)
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 
 
