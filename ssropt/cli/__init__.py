@@ -18,6 +18,7 @@ from ssropt.cli import (
     compare,
     compare_platforms,
     create_study,
+    dashboard,
     evaluate,
     front,
     resume,
@@ -29,8 +30,8 @@ from ssropt.cli import (
 from ssropt.errors import SsroptError, UsageError
 
 #: the commands, in the order ``ssropt --help`` lists them
-COMMANDS = (evaluate, run, create_study, worker, resume, front, studies, show, compare,
-            compare_platforms, bench)
+COMMANDS = (evaluate, run, create_study, worker, resume, front, studies, show, dashboard,
+            compare, compare_platforms, bench)
 
 
 class _Parser(argparse.ArgumentParser):
