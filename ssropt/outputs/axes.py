@@ -11,6 +11,8 @@ Example:
     [0.3, 0.4, 0.5, 0.6]
     >>> log_ticks([8300.0, 17900.0])
     [8000.0, 9000.0, 10000.0, 12000.0, 15000.0]
+    >>> log_ticks([1187.0, 1451.0])
+    [1200.0, 1300.0, 1400.0]
     >>> [plain(t) for t in log_ticks([800.0, 18000.0])]
     ['1,000', '2,000', '5,000', '10,000']
 """
@@ -50,9 +52,20 @@ def log_ticks(values: Iterable[float], min_ticks: int = 4, max_ticks: int = 9) -
         best = ticks
         if len(ticks) >= min_ticks:
             break
-    if len(best) < 2:  # a range too short for any round value: its ends
-        best = sorted({float(f"{lo:.3g}"), float(f"{hi:.3g}")})
+    if len(best) < 3:  # a range too short for round mantissas: evenly spaced round values
+        best = _linear_ticks(lo, hi) or best
     return best
+
+
+def _linear_ticks(lo: float, hi: float, target: int = 4) -> list[float]:
+    """Multiples of a round step (1, 2, 2.5 or 5 x 10^k) inside ``[lo, hi]``."""
+    if hi <= lo:
+        return [float(f"{lo:.3g}")]
+    raw = (hi - lo) / target
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw)
+    first = math.ceil(lo / step)
+    return [float(f"{k * step:.12g}") for k in range(first, math.floor(hi / step + 1e-9) + 1)]
 
 
 def plain(value: float) -> str:

@@ -20,6 +20,7 @@ from typing import IO, Any
 import numpy as np
 import optuna
 
+from ssropt.engine.records import GENOME_KEY
 from ssropt.errors import SsroptError
 from ssropt.outputs.rows import (
     ROW_FIELDS,
@@ -35,7 +36,7 @@ from ssropt.pareto import latency_throughput_front
 
 __all__ = [
     "FRONT_FIELDS", "all_rows", "assignment_summary", "check_output_path", "feasible_trials",
-    "format_front", "front_rows", "front_trials", "open_output", "write_csv", "write_json",
+    "format_front", "front_genomes", "front_rows", "front_trials", "open_output", "write_csv", "write_json",
 ]
 
 #: the fields of a front row (:data:`ssropt.outputs.rows.ROW_FIELDS`)
@@ -64,6 +65,14 @@ def front_trials(study: optuna.Study, batch: int | None = None) -> list[optuna.t
     latency = np.array([t.values[0] for t in trials])
     throughput = np.array([t.values[1] for t in trials])
     return [trials[int(i)] for i in latency_throughput_front(latency, throughput)]
+
+
+def front_genomes(study: optuna.Study, batch: int | None = None) -> dict[int, list[int]]:
+    """Trial number -> genome of the front's trials (what their schedules are drawn from)."""
+    return {
+        t.number: t.system_attrs[GENOME_KEY]
+        for t in front_trials(study, batch) if GENOME_KEY in t.system_attrs
+    }
 
 
 def front_rows(study: optuna.Study, batch: int | None = None) -> list[dict]:

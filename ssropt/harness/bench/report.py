@@ -1,4 +1,4 @@
-"""The files of a strategy benchmark: plots, CSVs and summary.md.
+"""The files of a strategy benchmark: plots, CSVs, summary.md and the interactive report.html.
 
 See :mod:`ssropt.harness.bench.run` for how the runs are made and :mod:`ssropt.harness.bench.metrics` for
 what is measured; this module only formats and writes.  Every column except the time
@@ -26,10 +26,14 @@ from ssropt.harness.bench.metrics import (
 from ssropt.harness.bench.run import BenchPlan
 from ssropt.harness.report import markdown_table
 from ssropt.outputs.axes import plain_log_axis
+from ssropt.outputs.html_figures import Curve, curves_figure
+from ssropt.outputs.html_page import HtmlReport
+from ssropt.outputs.report import add_fronts, rows_of_genomes
 
 OUTPUT_FILES = (
     "hv_vs_evaluations.png",
     "hv_vs_time.png",
+    "report.html",
     "results.csv",
     "curves.csv",
     "reference_front.csv",
@@ -282,4 +286,49 @@ def write_bench(out_dir: str | Path, report: BenchReport, metrics: list[RunMetri
     plot_curves(metrics, report.plan.strategies, out / "hv_vs_time.png", "seconds", title)
     summary = summary_markdown(report, metrics)
     (out / "summary.md").write_text(summary)
+    write_bench_html(out / "report.html", report, metrics, title, summary)
     return summary
+
+
+def median_run(metrics: list[RunMetrics], strategy: str) -> RunMetrics | None:
+    """The run of ``strategy`` whose final hypervolume fraction is the (lower) median."""
+    runs = sorted((m for m in metrics if m.trace.run.strategy == strategy),
+                  key=lambda m: (m.final_fraction, m.trace.run.seed))
+    return runs[(len(runs) - 1) // 2] if runs else None
+
+
+def write_bench_html(path: Path, report: BenchReport, metrics: list[RunMetrics], title: str,
+                     summary: str) -> None:
+    """report.html: the hypervolume curves, the reference front with each strategy's
+    median run's final front (hover, linked schedules), and the summary."""
+    plan = report.plan
+    page = HtmlReport(f"Strategy benchmark: {title}",
+                      f"Command: {report.command}. Curves: median over seeds, band = min-max.")
+    for x_of, x_title, log_x in (("evaluations", "evaluated designs", False),
+                                 ("seconds", "wall time of the run [s]", True)):
+        curves = []
+        for strategy in plan.strategies:
+            runs = [(np.asarray(getattr(m.trace, x_of), dtype=float), np.nan_to_num(m.hv_fraction))
+                    for m in metrics if m.trace.run.strategy == strategy and len(m.hv_fraction)]
+            if runs:
+                grid, median, low, high = step_band(runs)
+                curves.append(Curve(f"{strategy} ({len(runs)} seeds)", grid, median, low, high))
+        page.heading(f"Hypervolume against {x_title.split(' [')[0]}")
+        page.figure(curves_figure(curves, x_title, log_x, TARGETS,
+                                  title="hypervolume / reference front's"))
+    reference = [
+        {"latency_s": float(lat), "throughput_ops_per_s": float(thr), "found_by": who}
+        for (lat, thr), who in zip(report.reference.points, report.reference.found_by)
+    ]
+    fronts: list = [("reference front", plan.base, reference, [None] * len(reference))]
+    for strategy in plan.strategies:
+        run = median_run(metrics, strategy)
+        genomes = run.trace.front_genomes if run is not None else None
+        if genomes is None or not len(genomes):
+            continue
+        config = run.trace.run.config
+        rows = rows_of_genomes(config, genomes)
+        fronts.append((f"{strategy} seed {run.trace.run.seed}", config, rows, list(genomes)))
+    add_fronts(page, fronts, title=f"{title}: reference front and each strategy's median run")
+    page.details("summary.md", summary)
+    page.write(path)

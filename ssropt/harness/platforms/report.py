@@ -1,4 +1,5 @@
-"""The files of a platform comparison: fronts.png, fronts.csv, fronts.json, summary.md.
+"""The files of a platform comparison: fronts.png, fronts.csv, fronts.json, summary.md and
+the interactive report.html.
 
 See :mod:`ssropt.harness.platforms.run` for what is compared; this module formats and writes.
 """
@@ -14,7 +15,9 @@ from ssropt.harness.platforms.run import REPORTED_BATCHES, PlatformResult, batch
 from ssropt.harness.report import markdown_table
 from ssropt.outputs.axes import plain_log_axis
 from ssropt.outputs.front import check_output_path, write_csv, write_json
+from ssropt.outputs.html_page import HtmlReport
 from ssropt.outputs.plots import LINESTYLES, style
+from ssropt.outputs.report import add_fronts
 
 PLATFORM_FIELDS = (
     "platform",
@@ -23,6 +26,7 @@ PLATFORM_FIELDS = (
     "throughput_ops_per_s",
     "images_per_s",
     "power_w",
+    "energy_j_per_image",
     "images_per_s_per_w",
     "batch",
     "n_accelerators",
@@ -204,4 +208,13 @@ def write_platform_comparison(
     plot_platforms(results, out / "fronts.png", title=f"{name} {config.dtype}: best hybrid front per platform")
     summary = summary_markdown(results, baseline, command, storage)
     (out / "summary.md").write_text(summary)
+    report = HtmlReport(
+        f"Platforms compared: {name} {config.dtype}",
+        f"Command: {command}. Hover a point for its design; click it for its schedule "
+        "(ssr cost model only).",
+    )
+    add_fronts(report, [(r.platform, r.plan.config, r.rows, r.genomes) for r in results],
+               title=f"{name} {config.dtype}: best hybrid front per platform", efficiency=True)
+    report.details("summary.md", summary)
+    report.write(out / "report.html")
     return summary

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ssropt.engine.study import StudyConfig
 from ssropt.harness.compare.run import FamilyPlan, plan_family
-from ssropt.outputs.front import feasible_trials, front_rows
+from ssropt.outputs.front import feasible_trials, front_genomes, front_rows
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class PlatformResult:
     best: dict[int, tuple[float, float]]
     evaluated: int
     seconds: float
+    genomes: dict[int, list[int]] = field(default_factory=dict)  # front trial -> genome
 
 
 def plan_platforms(
@@ -103,7 +104,8 @@ def run_platforms(storage, plans: list[FamilyPlan], *, n_jobs: int = 1, progress
         batches = [int(b) for b in plan.config.space["batch_sizes"]]
         platform = load_platform(plan.config.platform)
         return PlatformResult(
-            plan, platform.name, platform.description, rows, best_per_batch(study, batches), evaluated, seconds
+            plan, platform.name, platform.description, rows, best_per_batch(study, batches),
+            evaluated, seconds, front_genomes(study),
         )
 
     return run_plan(storage, plans, collect, n_jobs=n_jobs, progress=progress)
