@@ -201,10 +201,11 @@ def workload_from_args(args: argparse.Namespace):
 
 def config_from_args(args: argparse.Namespace):
     """Validate the search options and build the StudyConfig (nothing is written)."""
+    from ssropt.api import check_config
     from ssropt.engine.study import StudyConfig
     from ssropt.objectives.design_file import load_design
     from ssropt.spaces import SpaceOptions, group_preset, parse_batch_sizes
-    from ssropt.strategies import available_strategies, make_strategy
+    from ssropt.strategies import available_strategies
 
     workload = workload_from_args(args)
     if args.strategy not in available_strategies():
@@ -245,13 +246,10 @@ def config_from_args(args: argparse.Namespace):
     config = replace(config, seed_designs=seed_designs)
     configurator = resolve_configurator(args.configurator, config.cost_model, options.family)
     config = replace(config, space=replace(options, configurator=configurator).to_dict())
-    space = config.build_space()  # validates platform, dtype, cost model and the space
-    space.check_feasible()
-    # refuses, before any study exists, an exhaustive search of a too large space or
-    # more seed designs than the first generation holds
-    make_strategy(config.strategy, space, config.seed, config.population_size,
-                  config.initial_genomes(space))
-    return config, space
+    # validates platform, dtype, cost model and the space, and refuses, before any study
+    # exists, an exhaustive search of a too large space or more seed designs than the
+    # first generation holds
+    return config, check_config(config)
 
 
 def workload_label(workload: dict) -> str:
