@@ -8,13 +8,13 @@ The HTML report uses the same ticks.
 
 Example:
     >>> log_ticks([0.3, 0.7])
-    [0.3, 0.4, 0.5, 0.6]
+    [0.3, 0.4, 0.5, 0.6, 0.8]
     >>> log_ticks([8300.0, 17900.0])
-    [8000.0, 9000.0, 10000.0, 12000.0, 15000.0]
+    [8000.0, 9000.0, 10000.0, 12000.0, 15000.0, 20000.0]
     >>> log_ticks([1187.0, 1451.0])
     [1200.0, 1300.0, 1400.0]
     >>> [plain(t) for t in log_ticks([800.0, 18000.0])]
-    ['1,000', '2,000', '5,000', '10,000']
+    ['1,000', '2,000', '5,000', '10,000', '20,000']
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ _MANTISSAS = (
     (1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0), (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
     (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0),
 )
-#: ticks may lie this factor outside the data (inside the axis' margins)
-_MARGIN = 1.05
+#: ticks may lie this factor outside the data (in the axis margins; outside the view they are not drawn)
+_MARGIN = 1.15
+#: ticks this close to the data are surely in view (they count towards ``min_ticks``)
+_INSIDE = 1.03
 
 
 def log_ticks(values: Iterable[float], min_ticks: int = 4, max_ticks: int = 9) -> list[float]:
@@ -50,9 +52,10 @@ def log_ticks(values: Iterable[float], min_ticks: int = 4, max_ticks: int = 9) -
         if len(ticks) > max_ticks and best:
             break
         best = ticks
-        if len(ticks) >= min_ticks:
+        inside = [t for t in ticks if lo / _INSIDE <= t <= hi * _INSIDE]  # surely in view
+        if len(inside) >= min_ticks:
             break
-    if len(best) < 3:  # a range too short for round mantissas: evenly spaced round values
+    if len([t for t in best if lo / _INSIDE <= t <= hi * _INSIDE]) < 3:  # a range too short for round mantissas: evenly spaced round values
         best = _linear_ticks(lo, hi) or best
     return best
 

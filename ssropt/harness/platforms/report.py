@@ -184,12 +184,14 @@ def plot_platforms(results: list[PlatformResult], path: str | Path, title: str =
         ax.set_ylabel(ylabel)
         ax.grid(True, which="major", alpha=0.35)
         ax.grid(True, which="minor", alpha=0.12)
-    if shown:
-        fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=min(len(shown), 6),
-                   fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.06))
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
+    if shown:  # under both panels, below their axis titles
+        rows = -(-len(shown) // 8)
+        fig.subplots_adjust(bottom=0.13 + 0.05 * rows)
+        fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=min(len(shown), 8),
+                   fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.0))
     check_output_path(path)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
