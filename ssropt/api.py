@@ -114,7 +114,7 @@ def run(study: optuna.Study, *, budget: int | None = None, time_limit_s: float |
     from ssropt.engine.study import CONFIG_PREFIX
 
     _quiet_optuna()
-    _, config = load_ssropt_study(study._storage, study.study_name)
+    config = StudyConfig.from_attrs(study.user_attrs, study.study_name)
     if budget is not None:
         if budget <= 0:
             raise SsroptError(f"the budget must be a positive number of designs, got {budget}")
