@@ -56,6 +56,30 @@ def _unavailable(reason: str) -> NoReturn:
 
 
 @pytest.fixture(scope="session")
+def chromium_page():
+    """One page of a headless Chromium for this session (``tests/chromium.py``); the
+    browser tests skip without chromium locally, and fail in CI."""
+    from chromium import Chromium, ChromiumMissing
+
+    missing = None
+    if importlib.util.find_spec("websocket") is None:
+        missing = "websocket-client is not installed: pip install -e '.[test]'"
+    else:
+        try:
+            browser = Chromium()
+        except ChromiumMissing as error:
+            missing = str(error)
+    if missing is not None:
+        if in_ci():
+            pytest.fail(f"{missing} (CI is set: the browser tests must run there)", pytrace=False)
+        pytest.skip(missing)
+    try:
+        yield browser.page()
+    finally:
+        browser.close()
+
+
+@pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server started for this session, with ``.url``, ``.stop()``, ``.start()``.
 

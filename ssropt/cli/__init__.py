@@ -38,7 +38,7 @@ from ssropt.errors import SsroptError, UsageError  # noqa: E402
 
 #: the command modules of :mod:`ssropt.cli`, in the order ``ssropt --help`` lists them
 COMMANDS = ("evaluate", "run", "create_study", "worker", "resume", "front", "studies", "show",
-            "compare", "compare_platforms", "bench")
+            "dashboard", "compare", "compare_platforms", "bench")
 #: the exit status after a closed standard output (128 + SIGPIPE, as a shell reports it)
 BROKEN_PIPE_STATUS = 141
 

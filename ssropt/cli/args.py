@@ -284,10 +284,11 @@ def workload_from_args(args: argparse.Namespace):
 
 def config_from_args(args: argparse.Namespace):
     """Validate the search options and build the StudyConfig (nothing is written)."""
+    from ssropt.api import check_config
     from ssropt.engine.study import StudyConfig
     from ssropt.objectives.design_file import load_design
     from ssropt.spaces import SpaceOptions, group_preset, parse_batch_sizes
-    from ssropt.strategies import available_strategies, make_strategy, space_size
+    from ssropt.strategies import available_strategies, space_size
 
     workload = workload_from_args(args)
     if args.population is None:  # an enumeration's generation is a chunk: larger is cheaper
@@ -330,14 +331,12 @@ def config_from_args(args: argparse.Namespace):
     config = replace(config, seed_designs=seed_designs)
     configurator = resolve_configurator(args.configurator, config.cost_model, options.family)
     config = replace(config, space=replace(options, configurator=configurator).to_dict())
-    space = config.build_space()  # validates platform, dtype, cost model and the space
-    space.check_feasible()
+    # validates platform, dtype, cost model and the space, and refuses, before any study
+    # exists, an exhaustive search of a too large space or more seed designs than the
+    # first generation holds
+    space = check_config(config)
     if config.strategy == "exhaustive" and args.budget is None and not args.time_limit:
         config = replace(config, budget=space_size(space))  # the whole space by default
-    # refuses, before any study exists, an exhaustive search of a too large space or
-    # more seed designs than the first generation holds
-    make_strategy(config.strategy, space, config.seed, config.population_size,
-                  config.initial_genomes(space))
     return config, space
 
 

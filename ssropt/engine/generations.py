@@ -39,7 +39,7 @@ from ssropt.engine.work import (
     expand_ranges,
 )
 from ssropt.spaces import SpaceEvaluation
-from ssropt.storage import StudyUpdate, constraint_key_prefix
+from ssropt.storage import StudyUpdate, stored_constraints
 from ssropt.strategies import make_strategy
 from ssropt.strategies.base import Strategy, constraint_names
 
@@ -130,7 +130,6 @@ class Generations:
         (None for chunks evaluated elsewhere)."""
         first = doc.first
         own = self._parts if self._parts_plan == doc.plan else {}
-        prefix = constraint_key_prefix()
         genomes, F, G, parts = [], [], [], []
         for c, marker in enumerate(doc.chunks):
             if c in own:
@@ -157,7 +156,7 @@ class Generations:
             F.append(np.array([[t.values[0], -t.values[1]] for t in ordered], dtype=float))
             G.append(
                 np.array(
-                    [[t.system_attrs[prefix + n] for n in names] for t in ordered], dtype=float
+                    [stored_constraints(t.system_attrs, names) for t in ordered], dtype=float
                 ).reshape(len(ordered), len(names))
             )
             parts.append(None)

@@ -31,6 +31,7 @@ safe to repeat.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import time
@@ -46,7 +47,12 @@ from ssropt.engine.claims import Claims
 from ssropt.engine.generations import GenerationReport, Generations
 from ssropt.engine.leases import DEFAULT_LEASE_S, Heartbeat, LeaseClock, new_owner
 from ssropt.engine.parallel import PopulationEvaluator
-from ssropt.engine.records import GENERATION_KEY, INDIVIDUAL_KEY, trial_records
+from ssropt.engine.records import (
+    GENERATION_KEY,
+    INDIVIDUAL_KEY,
+    ensure_record_layout,
+    trial_records,
+)
 from ssropt.engine.study import CONFIG_PREFIX, StudyConfig, StudyError
 from ssropt.engine.transitions import CLOSE, complete, record_trials
 from ssropt.engine.work import PLAN_GENOMES_KEY, WORK_KEY, Held, PlanMoved, WorkDoc
@@ -189,6 +195,11 @@ class Worker(Claims, Generations):
             "worker %s (pid %d) joined study %r", self.me.id[:8], self.me.pid,
             self.study.study_name,
         )
+        names = self._constraint_names()
+        self._retry(
+            lambda: ensure_record_layout(self.storage, self.study_id, self.space, names),
+            "describe the study's trial records",
+        )
         failed = self._retry(lambda: fail_stale_trials(self.study), "fail stale trials")
         if failed:
             logger.warning("marked %d trials left running by a dead worker as failed", failed)
@@ -326,16 +337,15 @@ class Worker(Claims, Generations):
             return None
         bounds = [(doc.chunks[c].start, doc.chunks[c].stop) for c in held.chunks]
         rows = np.concatenate([genomes[a:b] for a, b in bounds])
-        began = time.perf_counter()
+        began, started = time.perf_counter(), datetime.datetime.now(datetime.UTC)
         result = self._evaluator.evaluate(rows)
         self.model_seconds += time.perf_counter() - began
+        window = (started, datetime.datetime.now(datetime.UTC))  # the trials' start and end
         parts, records, offset = {}, {}, 0
         for c, (a, b) in zip(held.chunks, bounds):
             parts[c] = slice_evaluation(result, offset, offset + b - a)
             offset += b - a
-            records[c] = trial_records(
-                self.space, parts[c], self.config.strategy, generation, first + a
-            )
+            records[c] = trial_records(self.space, parts[c], generation, first + a, window)
         claim_next = not self._out_of_time()
         written: dict = {}
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import optuna
 
 #: the files of a front comparison (``compare`` and ``compare-platforms``)
-OUTPUT_FILES = ("fronts.png", "fronts.csv", "fronts.json", "summary.md")
+OUTPUT_FILES = ("fronts.png", "fronts.csv", "fronts.json", "summary.md", "report.html")
 
 
 def markdown_table(head: list[str], body: list[list[str]]) -> list[str]:

@@ -152,7 +152,8 @@ def write_text(path: str | Path, text: str) -> None:
 
 def save_figure(fig: Any, path: str | Path) -> None:
     """``fig.savefig`` all or nothing, in the format of the file name's extension."""
-    atomic_write(path, lambda fh: fig.savefig(fh, format=_figure_format(path)), binary=True)
+    atomic_write(path, lambda fh: fig.savefig(fh, format=_figure_format(path), bbox_inches="tight"),
+                 binary=True)
 
 
 @contextlib.contextmanager
@@ -196,7 +197,7 @@ def figure_output(path: str | Path, draw: Callable[[], Any]) -> Output:
 
         fig = draw()
         try:
-            fig.savefig(fh, format=fmt)
+            fig.savefig(fh, format=fmt, bbox_inches="tight")
         finally:
             plt.close(fig)
 

@@ -19,8 +19,12 @@ engine writes a whole generation at once and runs the worker protocol:
   Optuna internals they use are missing (after one warning): Optuna's public API, one
   ``create_new_trial(study_id, template_trial=create_trial(...))`` per record.
 
-Constraints are stored the way ``optuna.trial.create_trial(constraints=...)`` stores them,
-so ``FrozenTrial.constraints`` reads them back as a dict.
+Constraints are stored as Optuna's list-valued ``constraints`` trial system attribute, in
+the order of each record's ``constraints`` dict: optuna-dashboard and every Optuna version
+read that list (Optuna 5's ``FrozenTrial.constraints`` as keys ``"0"``, ``"1"``, ...);
+:func:`stored_constraints` reads the values back by name (also from the per-name keys
+earlier ssropt versions wrote).  A record's evaluation times become the trial's start and
+completion times.
 
 For several workers on one study, :meth:`StudyBackend.update_study` reads study system
 attributes, lets a function decide and writes its decision (trials and attributes)
@@ -41,8 +45,9 @@ Example:
     >>> record = TrialRecord(params={"batch": 4}, distributions={"batch": IntDistribution(1, 8)},
     ...                      values=(1.5, 2.7), constraints={"dsp": -3.0})
     >>> write_trials(storage, study_id, [record], {"checkpoint:generation": 0})
-    >>> optuna.load_study(study_name="s", storage=storage).trials[0].constraints
-    {'dsp': -3.0}
+    >>> study = optuna.load_study(study_name="s", storage=storage)
+    >>> stored_constraints(study.trials[0].system_attrs, ["dsp"]), study.best_trials[0].number
+    ([-3.0], 0)
 """
 
 from __future__ import annotations
@@ -55,14 +60,23 @@ import optuna
 from ssropt.storage._backend import StudyBackend, StudyNameTaken
 from ssropt.storage._journal_file import JournalDamaged, inspect_journal, salvage_journal
 from ssropt.storage._open import DEFAULT_STORAGE, StorageError, StorageUnavailable, open_storage
-from ssropt.storage._records import StoredTrial, StudyUpdate, TrialRecord
-from ssropt.storage._records import _constraint_key_prefix as constraint_key_prefix
+from ssropt.storage._records import (
+    CONSTRAINTS_KEY,
+    LEGACY_CONSTRAINT_PREFIX,
+    StoredTrial,
+    StudyUpdate,
+    TrialRecord,
+    constraint_values,
+    stored_constraints,
+)
 from ssropt.storage._retry import retry_unavailable
 from ssropt.storage._select import backend_for, load_study, remember_study, study_ref
 
 __all__ = [
+    "CONSTRAINTS_KEY",
     "DEFAULT_STORAGE",
     "JournalDamaged",
+    "LEGACY_CONSTRAINT_PREFIX",
     "StorageError",
     "StorageUnavailable",
     "StoredTrial",
@@ -71,7 +85,7 @@ __all__ = [
     "StudyUpdate",
     "TrialRecord",
     "backend_for",
-    "constraint_key_prefix",
+    "constraint_values",
     "inspect_journal",
     "load_study",
     "open_storage",
@@ -80,6 +94,7 @@ __all__ = [
     "remember_study",
     "retry_unavailable",
     "salvage_journal",
+    "stored_constraints",
     "study_ref",
     "update_study",
     "write_trials",

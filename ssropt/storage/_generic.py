@@ -189,6 +189,11 @@ def write_prepared(
             user_attrs=item.user_attrs,
             system_attrs=item.system_attrs,
         )
+        # create_trial stamped "now"; Optuna keeps naive local times in a FrozenTrial
+        if item.datetime_start is not None:
+            template.datetime_start = item.datetime_start.astimezone().replace(tzinfo=None)
+        if item.datetime_complete is not None:
+            template.datetime_complete = item.datetime_complete.astimezone().replace(tzinfo=None)
         ids.append(storage.create_new_trial(study_id, template_trial=template))
     for key, value in study_system_attrs.items():
         storage.set_study_system_attr(study_id, key, value)

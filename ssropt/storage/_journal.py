@@ -12,6 +12,7 @@ is missing, and the generic backend takes over).
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import pickle
@@ -272,7 +273,11 @@ def _directions(replay: Any, study_id: int) -> list:
 
 def _trial_logs(op: Any, worker_id: str, study_id: int, prepared: Sequence[_Prepared]) -> list:
     """The ``CREATE_TRIAL`` records ``create_new_trial(study_id, template)`` would write."""
-    now = _utc_now().isoformat(timespec="microseconds")
+    now = _utc_now()
+
+    def iso(when: datetime.datetime | None) -> str:  # as JournalStorage.create_new_trial
+        return (when or now).astimezone(datetime.UTC).isoformat(timespec="microseconds")
+
     json_by_id: dict[int, str] = {}  # records usually share distribution objects
 
     def as_json(distribution: BaseDistribution) -> str:
@@ -289,11 +294,11 @@ def _trial_logs(op: Any, worker_id: str, study_id: int, prepared: Sequence[_Prep
                 "op_code": int(op.CREATE_TRIAL),
                 "worker_id": worker_id,
                 "study_id": study_id,
-                "datetime_start": now,
+                "datetime_start": iso(item.datetime_start),
                 "state": int(item.state),
                 "value": item.values[0] if item.values and not many else None,
                 "values": item.values if many else None,
-                "datetime_complete": now,
+                "datetime_complete": iso(item.datetime_complete),
                 "distributions": {n: as_json(d) for n, d in item.distributions.items()},
                 "params": item.params_internal,
                 "user_attrs": item.user_attrs,

@@ -58,7 +58,11 @@ def _insert_prepared(session: Any, study_id: int, prepared: Sequence[_Prepared])
     from optuna.storages._rdb import models
 
     now = _utc_now()
-    trial_ids = _insert_trial_rows(session, study_id, [item.state for item in prepared], now)
+    trial_ids = _insert_trial_rows(
+        session,
+        study_id,
+        [(item.state, item.datetime_start or now, item.datetime_complete or now) for item in prepared],
+    )
 
     json_by_id: dict[int, str] = {}
     value_rows, param_rows, user_rows, system_rows = [], [], [], []
@@ -172,9 +176,12 @@ def _bulk_insert(session: Any, table: Any) -> Any:
 
 
 def _insert_trial_rows(
-    session: Any, study_id: int, states: Sequence[TrialState], now: datetime.datetime
+    session: Any,
+    study_id: int,
+    states: Sequence[tuple[TrialState, datetime.datetime, datetime.datetime]],
 ) -> list[int]:
-    """Insert one ``trials`` row per state; return their ids in order, numbered as Optuna does.
+    """Insert one ``trials`` row per (state, start, complete); return their ids in order,
+    numbered as Optuna does.
 
     Optuna's rule (``TrialModel.count_past_trials``): a trial's number is the count of the
     study's trials with a smaller id. The caller holds the study lock, so the only trials of
@@ -186,17 +193,20 @@ def _insert_trial_rows(
     if not states:
         return []
     table = models.TrialModel.__table__
+
+    def naive_utc(when: datetime.datetime) -> datetime.datetime:  # as TrialModel stores
+        return when.astimezone(datetime.UTC).replace(tzinfo=None)
+
     if session.bind.dialect.insert_executemany_returning_sort_by_parameter_order:
-        naive_utc = now.astimezone(datetime.UTC).replace(tzinfo=None)  # as TrialModel stores
         rows = [
             {
                 "study_id": study_id,
                 "number": None,
                 "state": state,
-                "datetime_start": naive_utc,
-                "datetime_complete": naive_utc,
+                "datetime_start": naive_utc(start),
+                "datetime_complete": naive_utc(complete),
             }
-            for state in states
+            for state, start, complete in states
         ]
         statement = table.insert().returning(table.c.trial_id, sort_by_parameter_order=True)
         trial_ids = list(session.execute(statement, rows).scalars())
@@ -206,10 +216,10 @@ def _insert_trial_rows(
                 study_id=study_id,
                 number=None,
                 state=state,
-                datetime_start=now,
-                datetime_complete=now,
+                datetime_start=start,  # the model's setter stores naive UTC
+                datetime_complete=complete,
             )
-            for state in states
+            for state, start, complete in states
         ]
         session.add_all(trials)
         session.flush()

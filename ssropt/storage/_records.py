@@ -1,16 +1,23 @@
-"""Trial records: :class:`TrialRecord`, validation into storage form, the constraint key format."""
+"""Trial records: :class:`TrialRecord`, validation into storage form, the constraint encoding.
+
+Constraints are stored as ONE list-valued trial system attribute, ``constraints``, in the
+order of the record's ``constraints`` dict: the one layout every reader agrees on
+(optuna-dashboard reads only this list; Optuna 4.x reads only this list; Optuna 5.x
+reads it as keys ``"0"``, ``"1"``, ...).  The names are the caller's to keep, once per
+study (ssropt keeps them in the study attribute ``ssropt:constraint_names``);
+:func:`stored_constraints` reads them back by name, from this list or from the per-name
+``constraints:NAME`` keys that earlier ssropt versions wrote.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import optuna
 from optuna.distributions import BaseDistribution, check_distribution_compatibility
 from optuna.trial import TrialState
 
@@ -27,11 +34,14 @@ class TrialRecord:
         params: parameter name → external value (what ``trial.params`` returns).
         distributions: parameter name → Optuna distribution; same keys as ``params``.
         values: objective values in study-direction order; ``None`` for FAIL / PRUNED.
-        constraints: constraint name → value, feasible when ``<= 0``
-            (read back by ``FrozenTrial.constraints``).
+        constraints: constraint name → value, feasible when ``<= 0``; stored as the
+            list-valued ``constraints`` system attribute in this dict's order (see the
+            module docstring; read back by name with :func:`stored_constraints`).
         user_attrs: JSON-serialisable values; numpy scalars and arrays are converted.
         system_attrs: JSON-serialisable values (e.g. ``NSGAIISampler:generation``).
         state: COMPLETE, PRUNED or FAIL.
+        datetime_start, datetime_complete: when the design's evaluation started and
+            ended (timezone-aware); ``None``: the time of writing.
     """
 
     params: dict[str, int | float | str]
@@ -41,6 +51,8 @@ class TrialRecord:
     user_attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
     system_attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
     state: TrialState = TrialState.COMPLETE
+    datetime_start: datetime.datetime | None = None
+    datetime_complete: datetime.datetime | None = None
 
 
 @dataclasses.dataclass
@@ -53,18 +65,39 @@ class _Prepared:
     distributions: dict[str, BaseDistribution]
     user_attrs: dict[str, Any]
     system_attrs: dict[str, Any]
+    datetime_start: datetime.datetime | None = None
+    datetime_complete: datetime.datetime | None = None
 
 
-@functools.cache
-def _constraint_key_prefix() -> str:
-    """The system-attribute key prefix Optuna uses for a constraint (``"constraints:"``).
+#: the list-valued trial system attribute optuna-dashboard and every Optuna version read
+CONSTRAINTS_KEY = "constraints"
+#: the per-name keys (``constraints:NAME``) of Optuna 5's ``create_trial(constraints=)``,
+#: which ssropt wrote before; still read, never written
+LEGACY_CONSTRAINT_PREFIX = "constraints:"
 
-    Learnt once from Optuna's public ``create_trial(constraints=...)`` so the format
-    follows Optuna rather than being copied.
+
+def stored_constraints(system_attrs: Mapping[str, Any], names: Sequence[str]) -> list[float]:
+    """A trial's constraint values in the order of ``names``, from either layout.
+
+    The list-valued ``constraints`` attribute holds them in the study's order (which the
+    caller passes as ``names``); older trials hold one ``constraints:NAME`` key each.
+    Raises KeyError when a name is missing or the list has another length.
     """
-    probe = optuna.trial.create_trial(state=TrialState.RUNNING, constraints={"": 0.0})
-    (key,) = probe.system_attrs
-    return key
+    values = system_attrs.get(CONSTRAINTS_KEY)
+    if values is not None:
+        if len(values) != len(names):
+            raise KeyError(f"{len(values)} stored constraint values for {len(names)} names")
+        return [float(v) for v in values]
+    return [float(system_attrs[LEGACY_CONSTRAINT_PREFIX + name]) for name in names]
+
+
+def constraint_values(system_attrs: Mapping[str, Any]) -> list[float]:
+    """Every constraint value of a trial, in either layout (feasible: all ``<= 0``)."""
+    values = [float(v) for v in system_attrs.get(CONSTRAINTS_KEY) or ()]
+    values += [
+        float(v) for k, v in system_attrs.items() if k.startswith(LEGACY_CONSTRAINT_PREFIX)
+    ]
+    return values
 
 
 def _json_safe(value: Any) -> Any:
@@ -113,12 +146,19 @@ def _prepare(index: int, record: TrialRecord, n_objectives: int) -> _Prepared:
             raise StorageError(f"{where}: parameter {name!r}={value!r} is outside {distribution}")
         params_internal[name] = internal
     system_attrs = _json_safe(record.system_attrs)
-    prefix = _constraint_key_prefix()
-    for name, value in record.constraints.items():
-        value = float(value)
-        if math.isnan(value):
-            raise StorageError(f"{where}: constraint {name!r} is NaN")
-        system_attrs[prefix + name] = value
+    if record.constraints:
+        if CONSTRAINTS_KEY in system_attrs:
+            raise StorageError(f"{where}: constraints given twice (as a system attribute too)")
+        constraints = []
+        for name, value in record.constraints.items():
+            value = float(value)
+            if math.isnan(value):
+                raise StorageError(f"{where}: constraint {name!r} is NaN")
+            constraints.append(value)
+        system_attrs[CONSTRAINTS_KEY] = constraints
+    for when in (record.datetime_start, record.datetime_complete):
+        if when is not None and when.tzinfo is None:
+            raise StorageError(f"{where}: evaluation times must be timezone-aware, got {when}")
     return _Prepared(
         state,
         values,
@@ -126,6 +166,8 @@ def _prepare(index: int, record: TrialRecord, n_objectives: int) -> _Prepared:
         record.distributions,
         _json_safe(record.user_attrs),
         system_attrs,
+        record.datetime_start,
+        record.datetime_complete,
     )
 
 

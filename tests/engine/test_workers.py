@@ -419,7 +419,7 @@ def test_an_older_study_with_a_checkpoint_but_no_work_plan_resumes(small_referen
     for generation in range(2):  # what the single-process loop used to write
         result = space.evaluate(strategy.ask())
         strategy.tell(result.genomes, result.F, result.G)
-        records = trial_records(space, result, "nsga2", generation, evaluated)
+        records = trial_records(space, result, generation, evaluated)
         evaluated += len(records)
         write_trials(storage, study._study_id, records,
                      encode_state(generation + 1, evaluated, strategy.state_dict()))
@@ -447,7 +447,7 @@ def test_an_older_study_with_a_pickled_checkpoint_is_refused_in_one_line(capsys,
     algorithm.problem = problem
     blob = base64.b64encode(pickle.dumps(envelope)).decode("ascii")
     write_trials(storage, storage.get_study_id_from_name("old"),
-                 trial_records(space, result, "nsga2", 0, 0),
+                 trial_records(space, result, 0, 0),
                  {CHECKPOINT_KEY: {"generation": 1, "evaluated": 50, "state": blob}})
     code, out, err = cli(capsys, "resume", "--storage", url, "--study-name", "old", "--quiet")
     assert code == 2 and out == ""

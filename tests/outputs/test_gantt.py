@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from ssropt.cli import main
@@ -51,3 +52,33 @@ def test_a_chart_into_a_missing_directory_is_an_error(tmp_path, capsys):
     path.write_text(json.dumps(design()))
     assert main(["evaluate", str(path), "--gantt", str(tmp_path / "no" / "s.png")]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_box_labels_fit_their_boxes_and_never_overlap():
+    import matplotlib.pyplot as plt
+
+    from ssropt.objectives.design_file import parse_design
+    from ssropt.objectives.models import CostModel
+    from ssropt.outputs.gantt import gantt_figure, schedule_data
+
+    spec = design()
+    spec["batch"] = 6
+    parsed = parse_design(spec)
+    model = CostModel(parsed.workload, parsed.platform, parsed.dtype, parsed.cost_model)
+    schedule = schedule_data(model, parsed.designs, 0)
+    fig = gantt_figure(schedule)
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if t.get_text()]
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert labels, "no box is wide enough for a label"
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    bars = [p.get_window_extent(renderer) for p in ax.patches]
+    for text, extent in zip(labels, boxes):
+        x, y = ax.transData.transform(text.get_position())
+        bar = next(b for b in bars if b.x0 <= x <= b.x1 and b.y0 <= y <= b.y1)
+        assert bar.x0 - 1 <= extent.x0 and extent.x1 <= bar.x1 + 1
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == ["acc 0\n1x4x6, tile 32x48x32", "acc 1\n2x2x2, tile 48x32x48, 3 copies"]
+    plt.close(fig)

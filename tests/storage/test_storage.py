@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import math
@@ -24,7 +25,9 @@ from ssropt.storage import (
     DEFAULT_STORAGE,
     StorageError,
     TrialRecord,
+    constraint_values,
     open_storage,
+    stored_constraints,
     write_trials,
 )
 
@@ -71,15 +74,18 @@ def make_records(n: int, start: int = 0) -> list[TrialRecord]:
 
 
 def expected_trial(record: TrialRecord) -> optuna.trial.FrozenTrial:
-    """What Optuna's own create_trial makes of the record (the reference encoding)."""
+    """What Optuna's own create_trial makes of the record (the reference encoding), the
+    constraints as the list-valued ``constraints`` attribute in the record's order."""
+    system_attrs = dict(record.system_attrs)
+    if record.constraints:
+        system_attrs["constraints"] = list(record.constraints.values())
     return optuna.trial.create_trial(
         state=record.state,
         values=None if record.values is None else [float(v) for v in record.values],
         params={k: v.item() if isinstance(v, np.generic) else v for k, v in record.params.items()},
         distributions=record.distributions,
         user_attrs=json.loads(json.dumps(record.user_attrs, default=lambda o: o.tolist())),
-        system_attrs=dict(record.system_attrs),
-        constraints=record.constraints,
+        system_attrs=system_attrs,
     )
 
 
@@ -138,8 +144,9 @@ def test_records_round_trip_through_load_study(url: str) -> None:
     assert [t.number for t in trials] == list(range(12))
     for got, record in zip(trials, first + second):
         assert_same_trial(got, expected_trial(record))
-    assert trials[3].constraints["c3"] == first[3].constraints["c3"]
-    assert trials[0].constraints["inf"] == -math.inf
+    names = list(first[0].constraints)
+    assert stored_constraints(trials[3].system_attrs, names)[3] == first[3].constraints["c3"]
+    assert stored_constraints(trials[0].system_attrs, names)[-1] == -math.inf
     assert loaded._storage.get_study_system_attrs(loaded._study_id) == {
         "ssropt:checkpoint": {"gen": 1, "rng": [1, 2]},
         "ssropt:seed": 42,
@@ -250,6 +257,79 @@ def test_rdb_without_insert_returning_takes_the_row_by_row_path(
     for got, record in zip(trials, records):
         assert_same_trial(got, expected_trial(record))
     assert abs((trials[0].datetime_start - datetime.datetime.now()).total_seconds()) < 60
+
+
+def _evaluated_records(n: int) -> tuple[list[TrialRecord], list[tuple]]:
+    """Records stamped with evaluation windows well in the past, one per record."""
+    base = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
+    windows = [(base + datetime.timedelta(seconds=10 * i),
+                base + datetime.timedelta(seconds=10 * i + 1.25)) for i in range(n)]
+    records = [
+        dataclasses.replace(r, datetime_start=a, datetime_complete=b)
+        for r, (a, b) in zip(make_records(n), windows)
+    ]
+    return records, windows
+
+
+def _local(when: datetime.datetime) -> datetime.datetime:
+    return when.astimezone().replace(tzinfo=None)  # how Optuna hands datetimes out
+
+
+@pytest.mark.parametrize("row_by_row", [False, True])
+def test_trials_start_and_complete_at_their_evaluation_window(
+    url: str, row_by_row: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    study = new_study(url)
+    if row_by_row:
+        if url.startswith("sqlite"):
+            dialect = study._storage._backend.engine.dialect
+            monkeypatch.setattr(dialect, "insert_executemany_returning_sort_by_parameter_order", False)
+        else:
+            pytest.skip("the row-by-row path is an RDB path")
+    records, windows = _evaluated_records(3)
+    write_trials(study._storage, study._study_id, records)
+    trials = optuna.load_study(study_name="s", storage=open_storage(url)).get_trials()
+    assert [(t.datetime_start, t.datetime_complete) for t in trials] == [
+        (_local(a), _local(b)) for a, b in windows
+    ]
+    assert trials[0].duration == datetime.timedelta(seconds=1.25)
+
+
+def test_in_memory_trials_keep_their_evaluation_window() -> None:
+    study = optuna.create_study(directions=["minimize", "maximize"])
+    records, windows = _evaluated_records(2)
+    write_trials(study._storage, study._study_id, records)
+    assert [(t.datetime_start, t.datetime_complete) for t in study.trials] == [
+        (_local(a), _local(b)) for a, b in windows
+    ]
+
+
+def test_naive_evaluation_times_are_refused(url: str) -> None:
+    study = new_study(url)
+    record = dataclasses.replace(make_records(1)[0], datetime_start=datetime.datetime(2026, 1, 1))
+    with pytest.raises(StorageError, match="timezone-aware"):
+        write_trials(study._storage, study._study_id, [record])
+
+
+def test_constraints_are_one_list_that_every_reader_understands(url: str) -> None:
+    """optuna-dashboard reads the list only; Optuna reads it too (as "0", "1", ...) and
+    leaves infeasible trials out of best_trials; stored_constraints reads it by name."""
+    study = new_study(url)
+    dists = {"x": IntDistribution(0, 9)}
+    write_trials(study._storage, study._study_id, [
+        TrialRecord({"x": 1}, dists, (1.0, 100.0), constraints={"aie": 3.0, "bram": -1.0}),
+        TrialRecord({"x": 2}, dists, (2.0, 50.0), constraints={"aie": -1.0, "bram": 0.0}),
+    ])
+    loaded = optuna.load_study(study_name="s", storage=open_storage(url))
+    first = loaded.trials[0]
+    assert first.system_attrs["constraints"] == [3.0, -1.0]
+    assert not any(k.startswith("constraints:") for k in first.system_attrs)
+    assert first.constraints == {"0": 3.0, "1": -1.0}
+    assert [t.number for t in loaded.best_trials] == [1]
+    assert stored_constraints(first.system_attrs, ["aie", "bram"]) == [3.0, -1.0]
+    legacy = {"constraints:aie": 3.0, "constraints:bram": -1.0}  # what ssropt wrote before
+    assert stored_constraints(legacy, ["bram", "aie"]) == [-1.0, 3.0]
+    assert constraint_values(legacy) == [3.0, -1.0]
 
 
 def test_unknown_study_id_raises(url: str) -> None:
@@ -435,7 +515,7 @@ def test_postgres_batches_interleave_with_optuna_and_keep_the_checkpoint(
         assert trials[4].values == [1.0, 2.0]
         for got, record in zip(trials[:4] + trials[5:], first + second):
             assert_same_trial(got, expected_trial(record))
-        assert trials[0].constraints["inf"] == -math.inf
+        assert trials[0].system_attrs["constraints"][-1] == -math.inf
         assert loaded._storage.get_study_system_attrs(loaded._study_id) == {
             "ssropt:checkpoint": {"gen": 1, "rng": [1, 2]},
             "ssropt:seed": 42,

@@ -155,7 +155,7 @@ def test_cli_run_with_ssr_ea(tmp_path, capsys):
     study = optuna.load_study(study_name="ea", storage=open_storage(str(storage)))
     trials = study.get_trials(deepcopy=False)
     assert len(trials) == 60
-    assert {t.user_attrs.get("strategy") for t in trials} == {"ssr-ea"}
+    assert study.user_attrs["ssropt:strategy"] == "ssr-ea"
     assert sum(all(v <= 0 for v in (t.constraints or {}).values()) for t in trials) >= 50
     out = tmp_path / "front.json"
     assert main(["front", "--storage", str(storage), "--study-name", "ea", "--json", str(out)]) == 0

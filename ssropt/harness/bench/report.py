@@ -1,4 +1,4 @@
-"""The files of a strategy benchmark: plots, CSVs and summary.md.
+"""The files of a strategy benchmark: plots, CSVs, summary.md and the interactive report.html.
 
 See :mod:`ssropt.harness.bench.run` for how the runs are made and :mod:`ssropt.harness.bench.metrics` for
 what is measured; this module only formats and writes.  Every column except the time
@@ -25,11 +25,16 @@ from ssropt.harness.bench.metrics import (
 )
 from ssropt.harness.bench.run import BenchPlan
 from ssropt.harness.report import markdown_table
+from ssropt.outputs.axes import plain_log_axis
 from ssropt.outputs.files import open_output, save_figure, staged_outputs, write_text
+from ssropt.outputs.html_figures import Curve, curves_figure
+from ssropt.outputs.html_page import HtmlReport
+from ssropt.outputs.report import add_fronts, rows_of_genomes
 
 OUTPUT_FILES = (
     "hv_vs_evaluations.png",
     "hv_vs_time.png",
+    "report.html",
     "results.csv",
     "curves.csv",
     "reference_front.csv",
@@ -121,7 +126,8 @@ def plot_curves(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=PLOT_DPI)
+    fig, ax = plt.subplots(figsize=(7.6, 4.4), dpi=PLOT_DPI)
+    xs: list[float] = []
     for k, strategy in enumerate(strategies):
         curves = [
             (np.asarray(getattr(m.trace, x_of), dtype=float), np.nan_to_num(m.hv_fraction))
@@ -131,23 +137,29 @@ def plot_curves(
         if not curves:
             continue
         grid, median, low, high = step_band(curves)
+        xs += grid.tolist()
         color = f"C{k % 10}"
         seeds = f"{len(curves)} seed" + ("s" if len(curves) > 1 else "")
         ax.step(grid, median, where="post", color=color, label=f"{strategy} ({seeds})")
         ax.fill_between(grid, low, high, step="post", color=color, alpha=0.18, linewidth=0)
-    for target in TARGETS:
-        ax.axhline(target, color="grey", linestyle=":", linewidth=0.8)
-    if x_of == "seconds":
-        ax.set_xscale("log")
+    for target, style in zip(TARGETS, (":", "--")):
+        ax.axhline(target, color="dimgrey", linestyle=style, linewidth=0.9)
+    if x_of == "seconds" and xs:
+        plain_log_axis(ax, "x", [x for x in xs if x > 0])
         ax.set_xlabel("wall time of the run [s] (log)")
     else:
         ax.set_xlabel("evaluated designs")
+    # the target lines are named at the right edge, outside the data
+    for target in TARGETS:
+        ax.annotate(f"{_percent(target)} %", xy=(1.0, target), xycoords=("axes fraction", "data"),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=7,
+                    color="dimgrey")
     ax.set_ylabel("hypervolume / reference front's")
     ax.set_ylim(0, 1.03)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
-    ax.set_title(f"{title}\nmedian over seeds, band = min-max", fontsize=8)
-    fig.tight_layout()
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.07, 1.0), frameon=False,
+              title="median, band = min-max\nover seeds", title_fontsize=7)
+    ax.set_title(title, fontsize=8)
     try:
         save_figure(fig, path)
     finally:
@@ -278,4 +290,49 @@ def write_bench(out_dir: str | Path, report: BenchReport, metrics: list[RunMetri
         plot_curves(metrics, report.plan.strategies, out / "hv_vs_time.png", "seconds", title)
         summary = summary_markdown(report, metrics)
         write_text(out / "summary.md", summary)
+        write_bench_html(out / "report.html", report, metrics, title, summary)
     return summary
+
+
+def median_run(metrics: list[RunMetrics], strategy: str) -> RunMetrics | None:
+    """The run of ``strategy`` whose final hypervolume fraction is the (lower) median."""
+    runs = sorted((m for m in metrics if m.trace.run.strategy == strategy),
+                  key=lambda m: (m.final_fraction, m.trace.run.seed))
+    return runs[(len(runs) - 1) // 2] if runs else None
+
+
+def write_bench_html(path: Path, report: BenchReport, metrics: list[RunMetrics], title: str,
+                     summary: str) -> None:
+    """report.html: the hypervolume curves, the reference front with each strategy's
+    median run's final front (hover, linked schedules), and the summary."""
+    plan = report.plan
+    page = HtmlReport(f"Strategy benchmark: {title}",
+                      f"Command: {report.command}. Curves: median over seeds, band = min-max.")
+    for x_of, x_title, log_x in (("evaluations", "evaluated designs", False),
+                                 ("seconds", "wall time of the run [s]", True)):
+        curves = []
+        for strategy in plan.strategies:
+            runs = [(np.asarray(getattr(m.trace, x_of), dtype=float), np.nan_to_num(m.hv_fraction))
+                    for m in metrics if m.trace.run.strategy == strategy and len(m.hv_fraction)]
+            if runs:
+                grid, median, low, high = step_band(runs)
+                curves.append(Curve(f"{strategy} ({len(runs)} seeds)", grid, median, low, high))
+        page.heading(f"Hypervolume against {x_title.split(' [')[0]}")
+        page.figure(curves_figure(curves, x_title, log_x, TARGETS,
+                                  title="hypervolume / reference front's"))
+    reference = [
+        {"latency_s": float(lat), "throughput_ops_per_s": float(thr), "found_by": who}
+        for (lat, thr), who in zip(report.reference.points, report.reference.found_by)
+    ]
+    fronts: list = [("reference front", plan.base, reference, [None] * len(reference))]
+    for strategy in plan.strategies:
+        run = median_run(metrics, strategy)
+        genomes = run.trace.front_genomes if run is not None else None
+        if genomes is None or not len(genomes):
+            continue
+        config = run.trace.run.config
+        rows = rows_of_genomes(config, genomes)
+        fronts.append((f"{strategy} seed {run.trace.run.seed}", config, rows, list(genomes)))
+    add_fronts(page, fronts, title=f"{title}: reference front and each strategy's median run")
+    page.details("summary.md", summary)
+    page.write(path)

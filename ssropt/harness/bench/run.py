@@ -101,6 +101,7 @@ class RunTrace:
     fronts: list[np.ndarray] = field(default_factory=list)  # (k, 2) front so far
     wall_seconds: float = 0.0  # the run loop's wall time (RunSummary.seconds)
     model_total: float = 0.0  # the model's share of it
+    front_genomes: np.ndarray | None = None  # genomes of the final front's designs
 
     @property
     def evaluated(self) -> int:
@@ -113,17 +114,25 @@ class RunTrace:
 
 
 class FrontKeeper:
-    """A running latency-throughput front of the feasible points seen so far."""
+    """A running latency-throughput front of the feasible points seen so far, and the
+    genomes of its designs (when given)."""
 
     def __init__(self) -> None:
         self.front = np.empty((0, 2))
+        self.genomes: np.ndarray | None = None  # (k, n_genes), aligned with ``front``
 
-    def add(self, latency: np.ndarray, throughput: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+    def add(self, latency: np.ndarray, throughput: np.ndarray, feasible: np.ndarray,
+            genomes: np.ndarray | None = None) -> np.ndarray:
         """Merge one population's points; the front so far (the same array if unchanged)."""
         keep = np.asarray(feasible, dtype=bool) & np.isfinite(latency) & np.isfinite(throughput)
         if keep.any():
             points = np.vstack([self.front, np.column_stack([latency[keep], throughput[keep]])])
-            front = points[latency_throughput_front(points[:, 0], points[:, 1])]
+            chosen = latency_throughput_front(points[:, 0], points[:, 1])
+            front = points[chosen]
+            if genomes is not None:
+                new = np.asarray(genomes)[keep]
+                known = self.genomes if self.genomes is not None else new[:0]
+                self.genomes = np.vstack([known, new])[chosen]
             if not np.array_equal(front, self.front):
                 self.front = front
         return self.front
@@ -257,7 +266,8 @@ def run_one(
 
     def record(report: GenerationReport) -> None:
         ev = report.result.evaluation
-        trace.fronts.append(keeper.add(ev.latency_s, ev.throughput_ops_per_s, report.result.feasible))
+        trace.fronts.append(keeper.add(ev.latency_s, ev.throughput_ops_per_s, report.result.feasible,
+                                       report.result.genomes))
         trace.evaluations.append(report.evaluated)
         trace.seconds.append(report.seconds)
         trace.model_seconds.append(report.model_seconds)
@@ -266,6 +276,7 @@ def run_one(
         study, run.config, n_jobs=n_jobs, progress=progress, on_generation=record
     )
     trace.wall_seconds, trace.model_total = summary.seconds, summary.model_seconds
+    trace.front_genomes = keeper.genomes
     return trace
 
 

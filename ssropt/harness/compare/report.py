@@ -1,4 +1,5 @@
-"""The files of a family comparison: fronts.png, fronts.csv, fronts.json, summary.md.
+"""The files of a family comparison: fronts.png, fronts.csv, fronts.json, summary.md and
+the interactive report.html.
 
 See :mod:`ssropt.harness.compare.analysis` for what is compared and how the ladders and the hypervolume
 reference are chosen; this module only formats and writes.
@@ -23,7 +24,9 @@ from ssropt.harness.compare.run import FamilyResult
 from ssropt.harness.report import markdown_table
 from ssropt.outputs.files import staged_outputs, write_text
 from ssropt.outputs.front import write_csv, write_json
+from ssropt.outputs.html_page import HtmlReport
 from ssropt.outputs.plots import plot_fronts
+from ssropt.outputs.report import add_fronts
 
 COMPARE_FIELDS = (
     "family",
@@ -32,6 +35,9 @@ COMPARE_FIELDS = (
     "latency_s",
     "throughput_ops_per_s",
     "images_per_s",
+    "power_w",
+    "energy_j_per_image",
+    "images_per_s_per_w",
     "batch",
     "n_accelerators",
     "groups",
@@ -182,7 +188,22 @@ def write_comparison(
         plot_fronts({r.plan.label: r.rows for r in results}, out / "fronts.png", title=title)
         summary = summary_markdown(results, comparison, command, storage)
         write_text(out / "summary.md", summary)
+        write_comparison_html(out / "report.html", results, title, command, summary)
     return summary
+
+
+def write_comparison_html(
+    path: Path, results: list[FamilyResult], title: str, command: str, summary: str
+) -> None:
+    """report.html: every study's front (hover, log/linear), linked schedules, a table."""
+    report = HtmlReport(
+        f"Hybrid vs sequential-only vs spatial-only: {title}",
+        f"Command: {command}. Hover a point for its design; click it for its schedule.",
+    )
+    add_fronts(report, [(r.plan.label, r.plan.config, r.rows, r.genomes) for r in results],
+               title=f"{title}: every family's front")
+    report.details("summary.md", summary)
+    report.write(path)
 
 
 def comparison_dict(results: list[FamilyResult], comparison: Comparison) -> dict:

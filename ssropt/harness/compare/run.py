@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from ssropt.engine.study import StudyConfig
 from ssropt.harness.compare.analysis import FAMILIES, front_array
 from ssropt.harness.report import check_names_free
-from ssropt.outputs.front import front_rows
+from ssropt.outputs.front import front_genomes, front_rows
 
 if TYPE_CHECKING:
     import optuna
@@ -51,12 +51,14 @@ class FamilyPlan:
 
 @dataclass(frozen=True)
 class FamilyResult:
-    """A searched family: its plan, front rows (``front.front_rows``), work done."""
+    """A searched family: its plan, front rows (``front.front_rows``), work done, and the
+    genomes of its front's trials (for the report's schedules)."""
 
     plan: FamilyPlan
     rows: list[dict]
     evaluated: int
     seconds: float
+    genomes: dict[int, list[int]] = field(default_factory=dict)  # front trial -> genome
 
     @property
     def front(self) -> np.ndarray:
@@ -163,6 +165,6 @@ def run_families(
     """Create and run each plan's study in ``storage``; the front rows of each."""
 
     def collect(plan, study, evaluated, seconds):
-        return FamilyResult(plan, front_rows(study), evaluated, seconds)
+        return FamilyResult(plan, front_rows(study), evaluated, seconds, front_genomes(study))
 
     return run_plan(storage, plans, collect, n_jobs=n_jobs, progress=progress)

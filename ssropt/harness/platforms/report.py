@@ -1,4 +1,5 @@
-"""The files of a platform comparison: fronts.png, fronts.csv, fronts.json, summary.md.
+"""The files of a platform comparison: fronts.png, fronts.csv, fronts.json, summary.md and
+the interactive report.html.
 
 See :mod:`ssropt.harness.platforms.run` for what is compared; this module formats and writes.
 """
@@ -12,8 +13,12 @@ import numpy as np
 
 from ssropt.harness.platforms.run import REPORTED_BATCHES, PlatformResult, batch_ratios, mean_finite
 from ssropt.harness.report import markdown_table
+from ssropt.outputs.axes import plain_log_axis
 from ssropt.outputs.files import save_figure, staged_outputs, write_text
 from ssropt.outputs.front import write_csv, write_json
+from ssropt.outputs.html_page import HtmlReport
+from ssropt.outputs.plots import LINESTYLES, style
+from ssropt.outputs.report import add_fronts
 
 PLATFORM_FIELDS = (
     "platform",
@@ -22,6 +27,7 @@ PLATFORM_FIELDS = (
     "throughput_ops_per_s",
     "images_per_s",
     "power_w",
+    "energy_j_per_image",
     "images_per_s_per_w",
     "batch",
     "n_accelerators",
@@ -153,26 +159,40 @@ def plot_platforms(results: list[PlatformResult], path: str | Path, title: str =
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=90)
-    for r in results:
-        if not r.rows:
-            continue
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.4), dpi=90)
+    shown = [r for r in results if r.rows]
+    values: dict[str, list[float]] = {"lat": [], "thr": [], "eff": []}
+    for k, r in enumerate(shown):
         lat = np.array([x["latency_s"] for x in r.rows]) * 1e3
         thr = np.array([x["throughput_ops_per_s"] for x in r.rows]) / 1e9
         eff = np.array([np.nan if x["images_per_s_per_w"] is None else x["images_per_s_per_w"] for x in r.rows])
-        (line,) = left.step(lat, thr, where="post", alpha=0.6)
-        left.scatter(lat, thr, s=12, color=line.get_color(), label=r.platform)
-        right.plot(lat, eff, marker="o", ms=3, color=line.get_color(), label=r.platform)
-    for ax, ylabel in ((left, "throughput [GOPS]"), (right, "energy efficiency [images/s/W]")):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        values["lat"] += lat.tolist()
+        values["thr"] += thr.tolist()
+        values["eff"] += eff[np.isfinite(eff)].tolist()
+        color, mark = f"C{k % 10}", style(k, len(shown))
+        left.step(lat, thr, where="post", alpha=0.55, color=color,
+                  linestyle=LINESTYLES[k % len(LINESTYLES)])
+        left.scatter(lat, thr, label=r.platform, **mark)
+        right.plot(lat, eff, color=color, alpha=0.55, linestyle=LINESTYLES[k % len(LINESTYLES)])
+        right.scatter(lat, eff, **mark)
+    for ax, ylabel, key in ((left, "throughput [GOPS]", "thr"),
+                            (right, "energy efficiency [images/s/W]", "eff")):
+        if values["lat"]:
+            plain_log_axis(ax, "x", values["lat"])
+        if values[key]:
+            plain_log_axis(ax, "y", values[key])
         ax.set_xlabel("latency of the batch [ms]")
         ax.set_ylabel(ylabel)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.grid(True, which="major", alpha=0.35)
+        ax.grid(True, which="minor", alpha=0.12)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
+    if shown:  # under both panels, below their axis titles
+        rows = -(-len(shown) // 8)
+        fig.subplots_adjust(bottom=0.13 + 0.05 * rows)
+        fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=min(len(shown), 8),
+                   fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.0))
     try:
         save_figure(fig, path)
     finally:
@@ -193,4 +213,13 @@ def write_platform_comparison(
         plot_platforms(results, out / "fronts.png", title=f"{name} {config.dtype}: best hybrid front per platform")
         summary = summary_markdown(results, baseline, command, storage)
         write_text(out / "summary.md", summary)
+        report = HtmlReport(
+            f"Platforms compared: {name} {config.dtype}",
+            f"Command: {command}. Hover a point for its design; click it for its schedule "
+            "(ssr cost model only).",
+        )
+        add_fronts(report, [(r.platform, r.plan.config, r.rows, r.genomes) for r in results],
+                   title=f"{name} {config.dtype}: best hybrid front per platform", efficiency=True)
+        report.details("summary.md", summary)
+        report.write(out / "report.html")
     return summary

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ssropt.engine.study import StudyConfig
 from ssropt.harness.compare.run import FamilyPlan, plan_family
-from ssropt.outputs.front import feasible_trials, front_rows
+from ssropt.outputs.front import feasible_trials, front_genomes, front_rows
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,7 @@ class PlatformResult:
 
     ``best[b] = (throughput_ops_per_s, images_per_s_per_w)`` of the feasible design of
     highest throughput at batch ``b`` (absent when no design at ``b`` is feasible);
-    ``rows`` are the front rows of :func:`ssropt.outputs.front.front_rows` with ``power_w`` and
-    ``images_per_s_per_w`` added.
+    ``rows`` are the front rows of :func:`ssropt.outputs.front.front_rows`.
     """
 
     plan: FamilyPlan
@@ -50,6 +49,7 @@ class PlatformResult:
     best: dict[int, tuple[float, float]]
     evaluated: int
     seconds: float
+    genomes: dict[int, list[int]] = field(default_factory=dict)  # front trial -> genome
 
 
 def plan_platforms(
@@ -73,6 +73,9 @@ def plan_platforms(
 
 def efficiency(trial) -> float:
     """Images/s per W of a trial (NaN without a power figure)."""
+    stored = trial.user_attrs.get("images_per_s_per_w")
+    if stored is not None:
+        return float(stored)
     power = trial.user_attrs.get("power_w")
     images = trial.user_attrs.get("images_per_s")
     if not power or images is None:
@@ -97,17 +100,12 @@ def run_platforms(storage, plans: list[FamilyPlan], *, n_jobs: int = 1, progress
     from ssropt.objectives.platforms import load_platform
 
     def collect(plan, study, evaluated, seconds):
-        by_number = {t.number: t for t in feasible_trials(study)}
-        rows = []
-        for row in front_rows(study):
-            trial = by_number[row["trial"]]
-            rows.append(
-                {**row, "power_w": trial.user_attrs.get("power_w"), "images_per_s_per_w": efficiency(trial)}
-            )
+        rows = front_rows(study)
         batches = [int(b) for b in plan.config.space["batch_sizes"]]
         platform = load_platform(plan.config.platform)
         return PlatformResult(
-            plan, platform.name, platform.description, rows, best_per_batch(study, batches), evaluated, seconds
+            plan, platform.name, platform.description, rows, best_per_batch(study, batches),
+            evaluated, seconds, front_genomes(study),
         )
 
     return run_plan(storage, plans, collect, n_jobs=n_jobs, progress=progress)

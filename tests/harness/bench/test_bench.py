@@ -83,6 +83,17 @@ def done(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+def test_report_html_renders_curves_fronts_and_schedules(done, chromium_page):
+    from chromium import report_problems
+
+    # hypervolume against evaluations and time, the fronts, a schedule
+    assert report_problems(chromium_page, done / "report.html", min_plots=4) == []
+    curves = chromium_page.evaluate(
+        "document.getElementById('fig-1').data.filter(t => t.showlegend !== false).map(t => t.name)")
+    assert curves == [f"{s} ({SEEDS} seeds)" for s in STRATEGIES]
+
+
+@pytest.mark.slow
 def test_bench_writes_every_file_with_one_row_per_run(done):
     assert {p.name for p in done.iterdir()} == set(OUTPUT_FILES)
     for png in ("hv_vs_evaluations.png", "hv_vs_time.png"):

@@ -47,7 +47,7 @@ SMALL = (
     "3",
     "--quiet",
 )
-FILES = {"fronts.png", "fronts.csv", "fronts.json", "summary.md"}
+FILES = {"fronts.png", "fronts.csv", "fronts.json", "summary.md", "report.html"}
 
 
 def compare(tmp: Path, *extra: object) -> int:
@@ -125,6 +125,18 @@ def test_compare_writes_every_file_and_one_study_per_family(done, capsys):
 
 
 @pytest.mark.slow
+def test_report_html_renders_every_front_and_links_schedules(done, chromium_page):
+    from chromium import report_problems
+
+    out = done / "out"
+    assert report_problems(chromium_page, out / "report.html", min_plots=2) == []
+    names = chromium_page.evaluate(
+        "document.getElementById('fig-1').data.filter(t => t.hovertext).map(t => t.name)")
+    assert len(names) == 6  # every study's front (a family with and without the configurator)
+    assert chromium_page.evaluate("document.querySelectorAll('#ssropt-gantt-pick option').length") > 0
+
+
+@pytest.mark.slow
 def test_csv_and_json_hold_the_same_points_and_each_family_is_non_dominated(done):
     out = done / "out"
     rows = json.loads((out / "fronts.json").read_text())
@@ -138,6 +150,9 @@ def test_csv_and_json_hold_the_same_points_and_each_family_is_non_dominated(done
         "latency_s",
         "throughput_ops_per_s",
         "images_per_s",
+        "power_w",
+        "energy_j_per_image",
+        "images_per_s_per_w",
         "batch",
         "n_accelerators",
         "groups",

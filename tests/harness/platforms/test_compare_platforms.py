@@ -72,7 +72,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, extra, messa
 
 
 @pytest.mark.slow
-def test_report_files_are_consistent(tmp_path, capsys):
+def test_report_files_are_consistent(tmp_path, capsys, chromium_page):
     out = tmp_path / "out"
     platforms = "vck190,stratix10nx,a10g"
     code = main(
@@ -80,7 +80,9 @@ def test_report_files_are_consistent(tmp_path, capsys):
          "--population", "20", "--out", str(out), "--quiet"]
     )
     assert code == 0, capsys.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == ["fronts.csv", "fronts.json", "fronts.png", "summary.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "fronts.csv", "fronts.json", "fronts.png", "report.html", "summary.md"
+    ]
     rows = json.loads((out / "fronts.json").read_text())
     with open(out / "fronts.csv") as fh:
         assert len(list(csv.DictReader(fh))) == len(rows)
@@ -94,6 +96,9 @@ def test_report_files_are_consistent(tmp_path, capsys):
         F = [[r["latency_s"], -r["throughput_ops_per_s"]] for r in points]
         assert pareto_mask(F).all()
     summary = (out / "summary.md").read_text()
+    from chromium import report_problems  # fronts, efficiencies, a vck190 design's schedule
+
+    assert report_problems(chromium_page, out / "report.html", min_plots=3) == []
     assert "## Ratios to a10g" in summary
     a10g_row = next(line for line in summary.splitlines() if line.startswith("| a10g | 1.00x"))
     assert a10g_row.count("1.00x") == 6  # the baseline's own ratios: 1 at b1, b3, mean (x2)
