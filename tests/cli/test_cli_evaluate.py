@@ -123,6 +123,12 @@ def test_json_record_has_every_documented_key(tmp_path, capsys):
     assert record["energy_j_per_image"] == pytest.approx(
         record["power_w"] * record["latency_s"] / 6, rel=1e-9
     )
+    # the power model's terms, which add up to the power
+    assert list(record["power_terms"]) == [
+        "static", "tiles", "compute", "local_memory", "bram", "uram", "plio", "ddr"
+    ]
+    assert sum(record["power_terms"].values()) == pytest.approx(record["power_w"], rel=1e-12)
+    assert record["power_terms"]["ddr"] > 0  # the image in, the result out
 
 
 def test_reference_layer_time_in_the_record(tmp_path, capsys):
