@@ -67,6 +67,20 @@ class SsrConstants:
     uram_depth: int
     uram_width_bits: int
     uram_weight: int
+    #: which single-AIE tiles the ``ssr`` model offers: ``"ssr"`` (the SSR estimator's lists
+    #: ``h1/w1/w2_choices``, its kernel-time equation) or ``"native"`` (every tile on the
+    #: ``tile_granule`` grid within the bounds that some native ``aie::mmul`` shape tiles and
+    #: whose double-buffered operands fit the AIE local memory; the kernel-time equation per
+    #: native micro-block, see ``ssropt.objectives.models.ssr.tiles``)
+    tiles: str = "ssr"
+    tile_granule: int = 8
+    tile_h1_bounds: tuple[int, ...] = (16, 64)
+    tile_w1_bounds: tuple[int, ...] = (32, 96)
+    tile_w2_bounds: tuple[int, ...] = (16, 64)
+    #: extra cycles per 16 compute cycles of a micro-block narrower than the kernel's
+    #: ``pi x pj`` (``tiles = "native"`` only): 0 is SSR's II table unchanged, 4 CHARM's
+    #: measured INT8 8 x 4 block
+    narrow_block_stall_per_16: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,8 @@ class SsrKernel:
     h1_choices: tuple[int, ...]
     w1_choices: tuple[int, ...]
     w2_choices: tuple[int, ...]
+    #: native ``aie::mmul<M, K, N>`` shapes of the data type (``tiles = "native"``)
+    native_mmul: tuple[tuple[int, ...], ...] = ()
     #: ``(rows, cols)`` of the output block the kernel keeps in accumulator registers over
     #: the ``w1`` loop: each MAC loads ``DT (1/rows + 1/cols)`` bytes from AIE data memory;
     #: empty means ``(pi, pj)``

@@ -16,6 +16,12 @@ def add_command(sub) -> None:
     ev.add_argument("design", help="design file (.json or .toml)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--gantt", metavar="F.png", help="draw the lock-step schedule chart")
+    ev.add_argument(
+        "--tiles",
+        choices=("ssr", "native"),
+        help="single-AIE tiles of the ssr model: SSR's lists and kernel equation (ssr), or those "
+        "derived from the native aie::mmul shapes (native); default: the platform's [ssr] tiles",
+    )
     ev.set_defaults(func=_run)
 
 
@@ -25,6 +31,12 @@ def _run(args: argparse.Namespace) -> int:
     from ssropt.outputs.design import evaluation_record, format_record
 
     parsed = load_design(args.design)
+    if args.tiles:
+        from dataclasses import replace
+
+        from ssropt.objectives.models.ssr.tiles import with_tiles
+
+        parsed = replace(parsed, platform=with_tiles(parsed.platform, args.tiles))
     model = CostModel(parsed.workload, parsed.platform, parsed.dtype, parsed.cost_model)
     result = model.evaluate(parsed.designs)
     record = evaluation_record(model, parsed.designs, result, 0)

@@ -138,6 +138,17 @@ def test_reference_layer_time_in_the_record(tmp_path, capsys):
     assert q["time_s"] * 1e9 == pytest.approx(3831.5, rel=1e-3)
 
 
+def test_tiles_option_prices_the_same_design_with_native_tiles(tmp_path, capsys):
+    path = write(tmp_path, SSR_DESIGN)
+    default = run_json(path, capsys)
+    assert main(["evaluate", str(path), "--json", "--tiles", "native"]) == 0
+    native = json.loads(capsys.readouterr().out)
+    # SSR's tiles are native ones too (multiples of 16): the same design, the same numbers,
+    # and the native rule's constraint reported
+    assert native["latency_s"] == default["latency_s"]
+    assert native["constraints"]["kernel_tile"] == 0 and "kernel_tile" not in default["constraints"]
+
+
 def test_python_api_returns_the_same_dict_as_json(tmp_path, capsys):
     record = run_json(write(tmp_path, SSR_DESIGN), capsys)
     assert ssropt.evaluate(copy.deepcopy(SSR_DESIGN)) == record

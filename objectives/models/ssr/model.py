@@ -33,6 +33,7 @@ from ssropt.objectives.models.ssr.accelerator import (
     ssr_layer_cycles,
 )
 from ssropt.objectives.models.ssr.configurator import SsrConfigurator
+from ssropt.objectives.models.ssr.tiles import kernel_tile_violations, tile_mode
 from ssropt.objectives.models.ssr.traffic import ssr_activity
 from ssropt.objectives.models.ssr.values import ssr_values
 from ssropt.objectives.platforms.versal import SHARED_BUDGETS
@@ -53,6 +54,12 @@ class SsrModel(LockStepModel):
     dtype_tables = ("ssr",)
     hard_budgets = ("aie", "plio_in", "plio_out", "columns")
     configurator_type = SsrConfigurator
+
+    @classmethod
+    def check_platform(cls, platform, dtype: str) -> None:
+        """The tables the model reads, and a known ``[ssr] tiles`` mode."""
+        super().check_platform(platform, dtype)
+        tile_mode(platform)
 
     def values(self) -> dict[str, np.ndarray]:
         return ssr_values(self.workload, self.platform, self.dtype)
@@ -192,6 +199,8 @@ class SsrModel(LockStepModel):
             "partition_alignment": misaligned.sum(axis=1),
             "unused_accelerator": empty.sum(axis=1),
         }
+        if s.tiles == "native":  # tiles = "native": on the grid, whole native products
+            violations["kernel_tile"] = (used & kernel_tile_violations(p, self.dtype, h1, w1, w2)).sum(axis=1)
         result = self.lockstep.evaluation(
             designs, times, steps=steps, cycles=cycles, node_time=node_time,
             accelerators=acc, violations=violations,
