@@ -202,3 +202,16 @@ def test_charm_tilings_with_more_ddr_traffic_cost_more_at_equal_time(vck190):
     order = np.argsort(work.ddr_bytes, kind="stable")
     assert work.ddr_bytes.max() > 2 * work.ddr_bytes.min()
     assert np.all(np.diff(watts[order]) >= -1e-12)
+
+
+def test_power_terms_survive_concatenate_and_replace(vck190):
+    model = CostModel(gemm_chain([("g", 128, 128, 128, 1)]), vck190, "int8", "charm")
+    designs = DesignBatch("charm", np.array([1, 2]), np.zeros((2, 1), dtype=np.int64),
+                          np.array([[[1, 1, 1, 1, 1, 1, 0, 0]], [[2, 1, 1, 1, 1, 1, 0, 0]]]))
+    whole = model.evaluate(designs)
+    parts = [model.evaluate(designs.take(slice(i, i + 1))) for i in (0, 1)]
+    joined = type(whole).concatenate(parts)
+    swapped = whole.replaced(np.array([0]), parts[1])
+    for name in TERMS:
+        np.testing.assert_array_equal(joined.power_terms[name], whole.power_terms[name])
+        assert swapped.power_terms[name][0] == whole.power_terms[name][1]
