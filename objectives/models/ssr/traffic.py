@@ -28,6 +28,8 @@ Multiplied by the ``R`` heads, the node's copies over blocks and the batch.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,98 +79,131 @@ def ssr_activity(
     """
     p = model.platform
     kernel, dt = model.data_type.ssr, model.data_type.bytes
-    node = layout.node
-    a, b, c, _, h1, w1, w2 = (node(params[:, :, i]) for i in range(7))
-    hard = node(hardened)
+    n, slots = layout.used.shape
+    rows = np.arange(n)[:, None]
+    assign = layout.assign
+    on_node = params[rows, assign]  # (n, J, 7)
+    a, b, c, h1, w1, w2 = (on_node[:, :, i] for i in (0, 1, 2, 4, 5, 6))
+    rhs_live = ~hardened[rows, assign]
     x, y, z = ceil_div(model.m, a * h1), ceil_div(model.k, b * w1), ceil_div(model.n, c * w2)
     rd = x * y * z
     per_image = model.repeat * model.copies  # head-instances of each node per image
-    rhs_live = ~hard
 
-    macs = per_image * rd * a * b * c * h1 * w1 * w2
+    # integer arrays are summed with .sum (exact, so independent of the other designs);
+    # fractional ones column by column (sum_columns)
+    macs = (per_image * rd * a * b * c * h1 * w1 * w2).sum(axis=1)
     block_rows, block_cols = kernel.acc_block or (kernel.pi, kernel.pj)
     core = macs * dt * (1.0 / block_rows + 1.0 / block_cols)
-    dma = per_image * rd * a * b * c * (h1 * w1 + rhs_live * w1 * w2) * dt
-    lhs_in = per_image * rd * a * b * ceil_div(c, node(a_bro)) * h1 * w1 * dt
-    rhs_in = per_image * rd * c * b * ceil_div(a, node(c_bro)) * w1 * w2 * dt * rhs_live
+    dma = (per_image * rd * a * b * c * (h1 * w1 + rhs_live * w1 * w2) * dt).sum(axis=1)
+    lhs_in = per_image * rd * a * b * ceil_div(c, a_bro[rows, assign]) * h1 * w1 * dt
+    rhs_in = per_image * rd * c * b * ceil_div(a, c_bro[rows, assign]) * w1 * w2 * dt * rhs_live
     out_copy = model.repeat * x * z * a * c * h1 * w2 * dt  # one copy, every head
-    plio = lhs_in + rhs_in + out_copy * model.copies
+    plio = (lhs_in + rhs_in + out_copy * model.copies).sum(axis=1)
 
     # -- PL buffer reads, from the reading accelerator's buffers
-    lhs_uram = node(buffer_in_uram[:, :, LHS])
-    rhs_uram = np.where(model.activation_rhs, node(buffer_in_uram[:, :, RHS]), node(weight_uram_share))
-    uram = sum_columns(lhs_in * lhs_uram + rhs_in * rhs_uram)
-    bram = sum_columns(lhs_in * (1 - lhs_uram) + rhs_in * (1 - rhs_uram))
+    lhs_uram = buffer_in_uram[rows, assign, LHS]
+    rhs_uram = np.where(model.activation_rhs, buffer_in_uram[rows, assign, RHS], weight_uram_share[rows, assign])
+    lhs_uram_bytes = (lhs_in * lhs_uram).sum(axis=1)
+    lhs_bram_bytes = (lhs_in * ~lhs_uram).sum(axis=1)
+    uram = lhs_uram_bytes + sum_columns(rhs_in * rhs_uram)
+    bram = lhs_bram_bytes + sum_columns(rhs_in * (1 - rhs_uram))
 
-    # -- PL buffer writes: into every distinct consumer buffer, per moving copy
-    writes_uram, writes_bram = _output_writes(model, layout, out_copy, buffer_in_uram)
-    uram, bram = uram + writes_uram, bram + writes_bram
-    image = float(p.ssr.input_bytes_per_image)
-    first_uram, first_bram = _image_writes(model, layout, buffer_in_uram)
-    uram, bram = uram + image * first_uram, bram + image * first_bram
+    # -- PL buffer writes: each producer copy's output (and the image) into every distinct
+    # consumer buffer (accelerator, side) of its group of dependencies
+    groups = _write_groups(model)
+    image = int(p.ssr.input_bytes_per_image)
+    hit = np.zeros((n, groups.size, 2 * slots), dtype=bool)
+    hit[rows, groups.pair_group[None, :], 2 * assign[:, groups.pair_dst] + groups.pair_side[None, :]] = True
+    in_uram = buffer_in_uram.reshape(n, 2 * slots)[:, None, :]
+    n_uram = (hit & in_uram).sum(axis=2)
+    n_bram = (hit & ~in_uram).sum(axis=2)
+    written = np.where(groups.src >= 0, out_copy[:, np.maximum(groups.src, 0)] * groups.copies, image)
+    uram, bram = uram + (written * n_uram).sum(axis=1), bram + (written * n_bram).sum(axis=1)
 
     # -- re-layout moves (cal_overhead): re-streamed through a port into the consumer
     port_bytes_per_ns = p.ssr.relayout_clock_hz * 1e-9 * p.ssr.relayout_port_bits / 8
-    rows = np.arange(designs.n_designs)
-    relayout_bytes = np.zeros(designs.n_designs)
-    for (src, dst, role, active), cost in zip(model.deps, relayout_ns):
-        moved = cost * port_bytes_per_ns * moving_copies(int(model.copies[src]), active)
-        in_uram = buffer_in_uram[rows, layout.assign[:, dst], LHS if role == 0 else RHS]
-        relayout_bytes = relayout_bytes + moved
-        uram, bram = uram + moved * in_uram, bram + moved * (1 - in_uram)
-
-    # -- DDR: the image in, the results out
-    result_bytes = model.result_bytes_per_image()
+    moved = np.stack(relayout_ns, axis=1) * port_bytes_per_ns * groups.dep_moves if relayout_ns else np.zeros((n, 0))
+    in_uram = buffer_in_uram[rows, assign[:, groups.dep_dst], groups.dep_side[None, :]]
+    relayout_bytes = sum_columns(moved)
+    uram, bram = uram + sum_columns(moved * in_uram), bram + sum_columns(moved * ~in_uram)
 
     batch = designs.batch.astype(float)
     aie = np.where(layout.used, params[:, :, 0] * params[:, :, 1] * params[:, :, 2] * params[:, :, 3], 0)
     return Activity(
-        aie=sum_columns(aie),
-        macs=batch * sum_columns(macs),
-        local_memory_bytes=batch * sum_columns(core + dma),
+        aie=aie.sum(axis=1),
+        macs=batch * macs,
+        local_memory_bytes=batch * (core + dma),
         bram_bytes=batch * bram,
         uram_bytes=batch * uram,
-        plio_bytes=batch * (sum_columns(plio) + relayout_bytes),
-        ddr_bytes=batch * np.full(designs.n_designs, image + result_bytes),
+        plio_bytes=batch * (plio + relayout_bytes),
+        # -- DDR: the image in, the results out
+        ddr_bytes=batch * np.full(n, image + model.result_bytes_per_image()),
     )
 
 
-def _consumers(model: SsrModel, layout: SlotLayout, deps) -> np.ndarray:
-    """``(n, A, 2)`` the consumer buffers ``deps`` write into (distinct accelerator, side)."""
-    n, slots = layout.used.shape
-    hit = np.zeros((n, slots, 2), dtype=bool)
-    rows = np.arange(n)
-    for _, dst, role, _ in deps:
-        hit[rows, layout.assign[:, dst], LHS if role == 0 else RHS] = True
-    return hit
+@dataclass(frozen=True)
+class _WriteGroups:
+    """Which consumer buffers each output is written into (fixed by the workload graph).
+
+    A group is one producer node's copies that move along the same dependencies (all but
+    the last copy, or the last), or the input image (``src = -1``); each writes once into
+    every distinct (accelerator, side) its pairs land on.
+
+    Attributes:
+        src: ``(G,)`` producer node of each group, -1 for the image.
+        copies: ``(G,)`` copies of the producer per image in the group (1 for the image).
+        pair_group, pair_dst, pair_side: ``(P,)`` the consumer (node, buffer side) pairs.
+        dep_dst, dep_side, dep_moves: ``(D,)`` per dependency: consumer node, side and
+            producer copies whose output moves along it (for the re-layout moves).
+    """
+
+    src: np.ndarray
+    copies: np.ndarray
+    pair_group: np.ndarray
+    pair_dst: np.ndarray
+    pair_side: np.ndarray
+    dep_dst: np.ndarray
+    dep_side: np.ndarray
+    dep_moves: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.src.size)
 
 
-def _output_writes(model: SsrModel, layout: SlotLayout, out_copy: np.ndarray, in_uram: np.ndarray):
-    """``(n,)`` URAM and BRAM bytes the outputs of one image write into consumer buffers."""
-    n = layout.used.shape[0]
-    uram, bram = np.zeros(n), np.zeros(n)
-    for j in range(model.workload.n_nodes):
-        deps = [d for d in model.deps if d[0] == j]
-        copies = int(model.copies[j])
-        # copies 0..last-1 move along the deps active then, the last copy along its own
-        for n_copies, last in ((copies - 1, 0), (1, 1)):
-            active = [d for d in deps if d[3][last]]
-            if n_copies == 0 or not active:
-                continue
-            hit = _consumers(model, layout, active)
-            bytes_ = n_copies * out_copy[:, j]
-            uram = uram + bytes_ * (hit & in_uram).sum(axis=(1, 2))
-            bram = bram + bytes_ * (hit & ~in_uram).sum(axis=(1, 2))
-    return uram, bram
-
-
-def _image_writes(model: SsrModel, layout: SlotLayout, in_uram: np.ndarray):
-    """``(n,)`` LHS buffers the input image is written into, in URAM and in BRAM: those of
-    the nodes fed by no node of the same image's earlier layers (the first nodes)."""
+def _write_groups(model: SsrModel) -> _WriteGroups:
     workload = model.workload
-    fed = {dst for src, dst, _, active in model.deps
-           if not (workload.nodes[src].section == Section.BLOCK
-                   and workload.nodes[dst].section == Section.BLOCK and not active[1])}
-    first = [j for j in range(workload.n_nodes) if j not in fed]
-    hit = _consumers(model, layout, [(None, j, 0, None) for j in first])
-    return (hit & in_uram).sum(axis=(1, 2)).astype(float), (hit & ~in_uram).sum(axis=(1, 2)).astype(float)
+    sections = tuple(node.section == Section.BLOCK for node in workload.nodes)
+    return _write_groups_of(tuple(model.deps), tuple(int(c) for c in model.copies), sections)
+
+
+@functools.lru_cache(maxsize=64)
+def _write_groups_of(deps: tuple, copies: tuple, in_block: tuple) -> _WriteGroups:
+    src, group_copies, pairs = [], [], []
+    for j, n_copies in enumerate(copies):
+        outgoing = [d for d in deps if d[0] == j]
+        # copies 0..last-1 move along the deps active then, the last copy along its own
+        for moving, last in ((n_copies - 1, 0), (1, 1)):
+            active = [d for d in outgoing if d[3][last]]
+            if moving and active:
+                pairs += [(len(src), dst, LHS if role == 0 else RHS) for _, dst, role, _ in active]
+                src.append(j)
+                group_copies.append(moving)
+    # the image goes into the LHS buffers of the nodes no earlier layer of the image feeds
+    # (an FC2 -> next block's Q/K/V edge does not feed block 0)
+    fed = {dst for s, dst, _, active in deps if not (in_block[s] and in_block[dst] and not active[1])}
+    first = [j for j in range(len(copies)) if j not in fed]
+    pairs += [(len(src), j, LHS) for j in first]
+    src.append(-1)
+    group_copies.append(1)
+    pair_group, pair_dst, pair_side = (np.array(v, dtype=np.int64) for v in zip(*pairs))
+    return _WriteGroups(
+        src=np.array(src, dtype=np.int64),
+        copies=np.array(group_copies, dtype=np.int64),
+        pair_group=pair_group,
+        pair_dst=pair_dst,
+        pair_side=pair_side,
+        dep_dst=np.array([d[1] for d in deps], dtype=np.int64),
+        dep_side=np.array([LHS if d[2] == 0 else RHS for d in deps], dtype=np.int64),
+        dep_moves=np.array([moving_copies(copies[d[0]], d[3]) for d in deps], dtype=np.int64),
+    )
