@@ -46,6 +46,9 @@ class Evaluation:
         throughput_ops_per_s: batch * OPS per image / latency.
         images_per_s: batch / latency.
         energy_j_per_image, power_w: the energy model.
+        power_terms: name -> ``(n,)`` W, the terms of the power model (their sum is
+            ``power_w``; ``ssropt.objectives.energy.TERMS`` on Versal); empty when the
+            model has no breakdown.
         steps: lock-step schedule length, -1 where the cost model has none.
         node_cycles, node_time_s: ``(n, n_nodes)`` one instance of each node (heads included).
         accelerators: name -> ``(n, max_accelerators)`` per-accelerator figures.
@@ -67,6 +70,7 @@ class Evaluation:
     node_time_s: np.ndarray
     accelerators: dict[str, np.ndarray]
     violations: dict[str, np.ndarray] = field(default_factory=dict)
+    power_terms: dict[str, np.ndarray] = field(default_factory=dict)
     #: set on the instance by models whose resources differ (not a per-design field)
     resource_fields: ClassVar[tuple[str, ...]] = RESOURCE_FIELDS
 
@@ -119,6 +123,9 @@ class Evaluation:
         fields = {name: put(getattr(self, name), getattr(part, name)) for name in PER_DESIGN_FIELDS}
         fields["accelerators"] = {k: put(v, part.accelerators[k]) for k, v in self.accelerators.items()}
         fields["violations"] = {k: put(v, part.violations[k]) for k, v in self.violations.items()}
+        fields["power_terms"] = {
+            k: put(v, part.power_terms[k]) for k, v in self.power_terms.items() if k in part.power_terms
+        }
         return Evaluation(**fields).with_resources(self.resource_fields)
 
     @staticmethod
@@ -134,4 +141,9 @@ class Evaluation:
         fields = {name: np.concatenate([getattr(p, name) for p in parts]) for name in PER_DESIGN_FIELDS}
         fields["accelerators"] = {name: acc(name) for name in parts[0].accelerators}
         fields["violations"] = {k: np.concatenate([p.violations[k] for p in parts]) for k in parts[0].violations}
+        fields["power_terms"] = {
+            k: np.concatenate([p.power_terms[k] for p in parts])
+            for k in parts[0].power_terms
+            if all(k in p.power_terms for p in parts)
+        }
         return Evaluation(**fields).with_resources(parts[0].resource_fields)

@@ -44,8 +44,9 @@ if TYPE_CHECKING:
     from ssropt.objectives.platforms import Platform
     from ssropt.objectives.workloads.graph import Workload
 
-#: version of the models' equations, stored with every study
-MODEL_VERSION = "1"
+#: version of the models' equations, stored with every study (2: power from the work of
+#: a batch, term by term; latency and resources unchanged)
+MODEL_VERSION = "2"
 #: the rules a configurator follows (``--configurator``): SSR's split of the chip, and
 #: SSR's split with a share weight per accelerator
 SSR_RULE, TUNED_RULE = "ssr", "tuned"

@@ -57,6 +57,7 @@ FLOAT_RULES: tuple[tuple[str, Float], ...] = (
     ("*tdp_w", Float(0.0, 1e5, low_open=True, why="100 kW")),
     ("*_w", Float(0.0, 1e5, why="100 kW")),
     ("*_s", Float(0.0, 1.0, why="one second")),
+    ("*_stall_per_16", Float(0.0, 16.0, why="extra cycles per 16")),  # 0: no stall
 )
 #: list fields: (pattern, rule), the first match wins
 SEQ_RULES: tuple[tuple[str, Seq], ...] = (
@@ -64,6 +65,9 @@ SEQ_RULES: tuple[tuple[str, Seq], ...] = (
     ("*ii_w1_limits", Seq(Int(1, 4096), max_len=256, ascending=True)),
     ("*ii_values", Seq(Int(1, 4096), max_len=256)),
     ("*_factors", Seq(Int(1, 4096), min_len=1, max_len=256)),
+    # the native aie::mmul shapes [M, K, N] of a data type (may be empty: none known)
+    ("*native_mmul", Seq(Seq(Int(1, 256, "a matrix dimension"), min_len=3, max_len=3), max_len=64)),
+    ("*_bounds", Seq(Int(1, 4096), min_len=2, max_len=2, ascending=True)),
 )
 DEFAULT_INT = Int(1, 2**31 - 1, "a count, size or cycle constant")
 DEFAULT_FLOAT = Float(0.0, 1e18, low_open=True)

@@ -67,6 +67,20 @@ class SsrConstants:
     uram_depth: int
     uram_width_bits: int
     uram_weight: int
+    #: which single-AIE tiles the ``ssr`` model offers: ``"ssr"`` (the SSR estimator's lists
+    #: ``h1/w1/w2_choices``, its kernel-time equation) or ``"native"`` (every tile on the
+    #: ``tile_granule`` grid within the bounds that some native ``aie::mmul`` shape tiles and
+    #: whose double-buffered operands fit the AIE local memory; the kernel-time equation per
+    #: native micro-block, see ``ssropt.objectives.models.ssr.tiles``)
+    tiles: str = "ssr"
+    tile_granule: int = 8
+    tile_h1_bounds: tuple[int, ...] = (16, 64)
+    tile_w1_bounds: tuple[int, ...] = (32, 96)
+    tile_w2_bounds: tuple[int, ...] = (16, 64)
+    #: extra cycles per 16 compute cycles of a micro-block narrower than the kernel's
+    #: ``pi x pj`` (``tiles = "native"`` only): 0 is SSR's II table unchanged, 4 CHARM's
+    #: measured INT8 8 x 4 block
+    narrow_block_stall_per_16: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,12 @@ class SsrKernel:
     h1_choices: tuple[int, ...]
     w1_choices: tuple[int, ...]
     w2_choices: tuple[int, ...]
+    #: native ``aie::mmul<M, K, N>`` shapes of the data type (``tiles = "native"``)
+    native_mmul: tuple[tuple[int, ...], ...] = ()
+    #: ``(rows, cols)`` of the output block the kernel keeps in accumulator registers over
+    #: the ``w1`` loop: each MAC loads ``DT (1/rows + 1/cols)`` bytes from AIE data memory;
+    #: empty means ``(pi, pj)``
+    acc_block: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,17 +152,20 @@ class CharmKernel:
 
 @dataclass(frozen=True)
 class PowerConstants:
-    """Constants of the power model (``ssropt.objectives.energy``), one per term.
+    """Constants of the Versal power model (``ssropt.objectives.energy``), one per term.
 
-    ``dynamic_j_per_op_<dtype>`` names the energy per operation of each data type; the
-    PL terms are per block (or port) used, at the platform's PL clock.
+    P = static_w + tile_w * AIEs + mac_j_<dtype> * MAC/s + local_memory_j_per_byte * B/s
+        + bram_j_per_byte * B/s + uram_j_per_byte * B/s + plio_j_per_byte * B/s
+        + ddr_j_per_byte * B/s, every rate the work of one batch over its latency.
     """
 
     static_w: float  # device + platform baseline, W
-    aie_active_w: float  # per used AIE tile, clocked, W
-    dynamic_j_per_op_int8: float  # J per op (2 ops per MAC)
-    dynamic_j_per_op_int16: float
-    dynamic_j_per_op_fp32: float
-    bram_w: float  # per BRAM36 used, W
-    uram_w: float  # per URAM288 used, W
-    plio_w: float  # per PLIO port used (in + out), W
+    tile_w: float  # per used AIE tile, clocked, W
+    mac_j_int8: float  # J per executed MAC (padding included)
+    mac_j_int16: float
+    mac_j_fp32: float
+    local_memory_j_per_byte: float  # AIE data memory, core loads and DMA writes
+    bram_j_per_byte: float  # PL buffer bytes read or written, by the RAM holding them
+    uram_j_per_byte: float
+    plio_j_per_byte: float  # bytes crossing the AIE-PL boundary
+    ddr_j_per_byte: float  # off-chip DRAM bytes, controller, PHY and NoC included

@@ -18,6 +18,12 @@ def add_command(sub) -> None:
     ev.add_argument("--gantt", metavar="F.png",
                     help="draw the lock-step schedule chart (.png, .pdf or .svg; - for standard "
                     "output, instead of the report)")
+    ev.add_argument(
+        "--tiles",
+        choices=("ssr", "native"),
+        help="single-AIE tiles of the ssr model: SSR's lists and kernel equation (ssr), or those "
+        "derived from the native aie::mmul shapes (native); default: the platform's [ssr] tiles",
+    )
     ev.set_defaults(func=_run)
 
 
@@ -30,6 +36,12 @@ def _run(args: argparse.Namespace) -> int:
 
     check_destinations([(args.gantt, FIGURE_SUFFIXES)], what="--gantt")
     parsed = load_design(args.design)
+    if args.tiles:
+        from dataclasses import replace
+
+        from ssropt.objectives.models.ssr.tiles import with_tiles
+
+        parsed = replace(parsed, platform=with_tiles(parsed.platform, args.tiles))
     model = CostModel(parsed.workload, parsed.platform, parsed.dtype, parsed.cost_model)
     if args.gantt:
         check_gantt(model, parsed.designs)

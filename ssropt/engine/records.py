@@ -152,19 +152,21 @@ def record_layout(space: Space, constraint_names: list[str]) -> dict:
     return {CONSTRAINT_NAMES_KEY: list(constraint_names), ASSIGNMENT_PARAMS_KEY: assignment}
 
 
-def ensure_record_layout(storage, study_id: int, space: Space, constraint_names: list[str]) -> None:
-    """Write the study attributes of :func:`record_layout` unless they are there already;
-    StudyError when stored ones describe other records (another model version)."""
+def ensure_record_layout(backend, study_id: int, space: Space, constraint_names: list[str]) -> None:
+    """Write the study attributes of :func:`record_layout` through ``backend`` (a
+    :class:`~ssropt.storage.StudyBackend`) unless they are there already; StudyError when
+    stored ones describe other records (another model version)."""
     wanted = record_layout(space, constraint_names)
-    stored = storage.get_study_user_attrs(study_id)
+    stored = backend.user_attrs(study_id)
     for key, value in wanted.items():
-        if key not in stored:
-            storage.set_study_user_attr(study_id, key, value)
-        elif stored[key] != value:
+        if key in stored and stored[key] != value:
             raise StudyError(
                 f"the study's {key} ({stored[key]}) is not this search space's ({value}): "
                 "it was searched with another model version"
             )
+    missing = {key: value for key, value in wanted.items() if key not in stored}
+    if missing:
+        backend.set_user_attrs(study_id, missing)
 
 
 def _label_params(space: Space) -> list[tuple[str, int]]:

@@ -197,7 +197,7 @@ class Worker(Claims, Generations):
         )
         names = self._constraint_names()
         self._retry(
-            lambda: ensure_record_layout(self.storage, self.study_id, self.space, names),
+            lambda: ensure_record_layout(self.backend, self.study_id, self.space, names),
             "describe the study's trial records",
         )
         failed = self._retry(lambda: fail_stale_trials(self.study), "fail stale trials")

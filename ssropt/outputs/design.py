@@ -53,6 +53,7 @@ def evaluation_record(model: CostModel, designs: DesignBatch, result: Evaluation
         "images_per_s": float(result.images_per_s[i]),
         "energy_j_per_image": _num(result.energy_j_per_image[i]),
         "power_w": _num(result.power_w[i]),
+        "power_terms": {name: _num(value[i]) for name, value in result.power_terms.items()},
         "steps": steps if steps >= 0 else None,
         "batch": int(designs.batch[i]),
         "ops_per_image": model.workload.ops_per_image,
@@ -94,6 +95,9 @@ def format_record(record: dict, design: dict | None = None) -> str:
         lines.append(
             f"power {record['power_w']:.2f} W, energy {record['energy_j_per_image'] * 1e3:.3f} mJ/image"
         )
+    terms = record.get("power_terms") or {}
+    if terms and all(v is not None for v in terms.values()):
+        lines.append("power = " + " + ".join(f"{name} {value:.2f}" for name, value in terms.items()) + " W")
     for name, value in record["violations"].items():
         lines.append(f"violated: {name} exceeds its limit by {value:g}")
     lines.append("")

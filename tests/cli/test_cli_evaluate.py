@@ -123,6 +123,12 @@ def test_json_record_has_every_documented_key(tmp_path, capsys):
     assert record["energy_j_per_image"] == pytest.approx(
         record["power_w"] * record["latency_s"] / 6, rel=1e-9
     )
+    # the power model's terms, which add up to the power
+    assert list(record["power_terms"]) == [
+        "static", "tiles", "compute", "local_memory", "bram", "uram", "plio", "ddr"
+    ]
+    assert sum(record["power_terms"].values()) == pytest.approx(record["power_w"], rel=1e-12)
+    assert record["power_terms"]["ddr"] > 0  # the image in, the result out
 
 
 def test_reference_layer_time_in_the_record(tmp_path, capsys):
@@ -130,6 +136,17 @@ def test_reference_layer_time_in_the_record(tmp_path, capsys):
     q = record["nodes"][0]
     assert q["cycles"] == 3525
     assert q["time_s"] * 1e9 == pytest.approx(3831.5, rel=1e-3)
+
+
+def test_tiles_option_prices_the_same_design_with_native_tiles(tmp_path, capsys):
+    path = write(tmp_path, SSR_DESIGN)
+    default = run_json(path, capsys)
+    assert main(["evaluate", str(path), "--json", "--tiles", "native"]) == 0
+    native = json.loads(capsys.readouterr().out)
+    # SSR's tiles are native ones too (multiples of 16): the same design, the same numbers,
+    # and the native rule's constraint reported
+    assert native["latency_s"] == default["latency_s"]
+    assert native["constraints"]["kernel_tile"] == 0 and "kernel_tile" not in default["constraints"]
 
 
 def test_python_api_returns_the_same_dict_as_json(tmp_path, capsys):

@@ -70,7 +70,7 @@ def test_dash_writes_the_export_to_stdout_and_nothing_else(study, capsys):
     assert code == 0 and table and "power_w" in table[0]
     code, out, err = cli(capsys, "front", "--storage", url, "--study-name", "x",
                          "--csv", "-", "--json", "-")
-    assert code == 2 and out == "" and err.startswith("error:") and "stdout" in err
+    assert code == 2 and out == "" and err.startswith("error:") and "standard output" in err
 
 
 def test_all_exports_every_trial_with_feasibility_front_membership_and_violations(study, capsys):

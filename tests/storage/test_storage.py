@@ -275,17 +275,15 @@ def _local(when: datetime.datetime) -> datetime.datetime:
     return when.astimezone().replace(tzinfo=None)  # how Optuna hands datetimes out
 
 
-@pytest.mark.parametrize("row_by_row", [False, True])
+@pytest.mark.parametrize("where", ["journal", "sqlite", "sqlite-row-by-row"])
 def test_trials_start_and_complete_at_their_evaluation_window(
-    url: str, row_by_row: bool, monkeypatch: pytest.MonkeyPatch
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    url = str(tmp_path / "studies.log") if where == "journal" else f"sqlite:///{tmp_path / 's.db'}"
     study = new_study(url)
-    if row_by_row:
-        if url.startswith("sqlite"):
-            dialect = study._storage._backend.engine.dialect
-            monkeypatch.setattr(dialect, "insert_executemany_returning_sort_by_parameter_order", False)
-        else:
-            pytest.skip("the row-by-row path is an RDB path")
+    if where == "sqlite-row-by-row":  # the RDB path of databases without RETURNING (MySQL)
+        dialect = study._storage._backend.engine.dialect
+        monkeypatch.setattr(dialect, "insert_executemany_returning_sort_by_parameter_order", False)
     records, windows = _evaluated_records(3)
     write_trials(study._storage, study._study_id, records)
     trials = optuna.load_study(study_name="s", storage=open_storage(url)).get_trials()

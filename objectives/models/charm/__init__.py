@@ -2,7 +2,8 @@
 
 * :mod:`.model` -- :class:`CharmModel` and :func:`evaluate_charm`;
 * :mod:`.timing` -- kernel, tile and per-node pipeline cycles;
-* :mod:`.resources` -- CHARM's resource model (AIE, PLIO, BRAM/URAM, placement columns).
+* :mod:`.resources` -- CHARM's resource model (AIE, PLIO, BRAM/URAM, placement columns);
+* :mod:`.traffic` -- the work of a batch (DDR, PL buffers, PLIO, AIE memory, MACs) for power.
 """
 
 from ssropt.objectives.models.charm.model import CharmModel, evaluate_charm
@@ -18,6 +19,7 @@ from ssropt.objectives.models.charm.resources import (
     resources,
 )
 from ssropt.objectives.models.charm.timing import charm_layer_cycles, kernel_cycles, tile_cycles
+from ssropt.objectives.models.charm.traffic import charm_activity
 
 __all__ = [
     "ARRAY_ROWS_MAX",
@@ -27,6 +29,7 @@ __all__ = [
     "CharmModel",
     "CharmResources",
     "broadcast_factors",
+    "charm_activity",
     "buffer_rams",
     "charm_layer_cycles",
     "evaluate_charm",

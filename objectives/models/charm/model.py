@@ -16,7 +16,8 @@ Judgement calls, all documented where they are made:
 * ``K`` accelerators share the DDR: each gets ``ddr_banks / K`` of the profiled bandwidth,
   as ``CDAC/cdac.py`` does.
 
-Its timing is :mod:`.timing`, its resource model :mod:`.resources`.
+Its timing is :mod:`.timing`, its resource model :mod:`.resources`, the work its batch does
+(for the power model) :mod:`.traffic`.
 
 Example:
     >>> from ssropt.objectives.platforms import load_platform
@@ -38,6 +39,7 @@ from ssropt.objectives.evaluation import Evaluation, budget_violations
 from ssropt.objectives.models.base import CostModel
 from ssropt.objectives.models.charm.resources import resolve_packing, resources
 from ssropt.objectives.models.charm.timing import charm_layer_cycles
+from ssropt.objectives.models.charm.traffic import charm_activity
 from ssropt.objectives.platforms.versal import SHARED_BUDGETS
 
 if TYPE_CHECKING:
@@ -188,4 +190,11 @@ class CharmModel(CostModel):
 
     def _evaluate(self, designs: DesignBatch, detail: bool) -> Evaluation:
         result = evaluate_charm(self.workload, self.platform, self.dtype, designs)
-        return with_versal_power(result, self.platform, self.dtype, designs.batch)
+        return with_versal_power(result, self.platform, self.dtype, designs.batch, self.activity(designs))
+
+    def activity(self, designs: DesignBatch):
+        """The work of one batch of each design (:func:`.traffic.charm_activity`)."""
+        kernel = self.platform.dtype(self.dtype).charm
+        built = np.arange(designs.max_accelerators)[None, :] < designs.n_accelerators[:, None]
+        params = _accelerator_params(designs, built, kernel)
+        return charm_activity(self.workload, self.platform, self.dtype, designs, params)

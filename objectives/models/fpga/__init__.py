@@ -12,7 +12,7 @@ from ssropt.objectives.models.fpga.model import (
     fpga_layer_cycles,
     ram_blocks,
 )
-from ssropt.objectives.models.fpga.power import fpga_power_w
+from ssropt.objectives.models.fpga.power import fpga_power_terms, fpga_power_w
 from ssropt.objectives.models.fpga.values import array_values, cascade_values, fpga_values, pack
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "cascade_values",
     "compute_blocks",
     "fpga_layer_cycles",
+    "fpga_power_terms",
     "fpga_power_w",
     "fpga_values",
     "pack",

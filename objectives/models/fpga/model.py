@@ -37,10 +37,12 @@ is reused across panels), and each of its jobs takes
 static split, as SSR's ``DDR_BANK = 1/num_acc``).  The image input is not charged
 against the same bandwidth.
 
-Power (an estimate, constants in ``[fpga.power]`` and ``[fpga.memory]``)::
+Power (an estimate, constants in ``[fpga.power]`` and ``[fpga.memory]``; the terms of the
+Versal model where they apply, :mod:`.power`)::
 
-    P = static_w + dsp_w * blocks + bram_w * BRAM + uram_w * URAM + e_dtype * ops/s
-        + energy_j_per_byte * streamed bytes/s
+    P = static_w + dsp_w * blocks + bram_w * BRAM + uram_w * URAM
+        + e_dtype * executed ops/s (padding included)
+        + energy_j_per_byte * off-chip bytes/s (streamed weights, the image in, the result out)
 """
 
 from __future__ import annotations
@@ -48,10 +50,10 @@ from __future__ import annotations
 import numpy as np
 
 from ssropt.objectives.design import DesignBatch
-from ssropt.objectives.energy import energy_j_per_image
+from ssropt.objectives.energy import with_power_terms
 from ssropt.objectives.evaluation import Evaluation, budget_violations
 from ssropt.objectives.models.fpga.configurator import FpgaConfigurator
-from ssropt.objectives.models.fpga.power import fpga_power_w
+from ssropt.objectives.models.fpga.power import fpga_power_terms
 from ssropt.objectives.models.fpga.values import cascade_values, fpga_values, pack
 from ssropt.objectives.models.lockstep.buffers import ceil_div, partition_factors, place_buffers
 from ssropt.objectives.models.lockstep.costing import relayout_ns
@@ -228,14 +230,18 @@ class FpgaModel(LockStepModel):
             accelerators=acc, violations=violations,
         ).with_resources(RESOURCES)
         totals = result.resources()
-        result.power_w = fpga_power_w(
+        # executed operations (padding included) and off-chip bytes of one image
+        executed = 2 * ceil_div(self.m, node(a)) * node(a) * ceil_div(self.k, node(b)) * node(b)
+        executed = (executed * ceil_div(self.n, node(c)) * node(c) * self.repeat * self.copies).sum(axis=1)
+        offchip = (
+            result.accelerators["streamed_bytes"].sum(axis=1)
+            + p.input_bytes_per_image + self.result_bytes_per_image()
+        )
+        terms = fpga_power_terms(
             self.platform, self.dtype, dsp=totals["dsp"], bram=totals["bram"], uram=totals["uram"],
-            ops_per_s=result.throughput_ops_per_s,
-            offchip_bytes_per_s=result.accelerators["streamed_bytes"].sum(axis=1) * result.images_per_s,
+            ops_per_s=executed * result.images_per_s, offchip_bytes_per_s=offchip * result.images_per_s,
         )
-        result.energy_j_per_image = energy_j_per_image(
-            result.power_w, result.latency_s, designs.batch.astype(float)
-        )
+        with_power_terms(result, terms, designs.batch)
         return result
 
     def offload_weights(

@@ -5,8 +5,8 @@ geometry but not in these rules of the SSR estimator (spec 6.6 and ``buff_count_
 
 * :func:`partition_factors` -- a consumer's banks split its rows and columns into
   multiples of every producer's array (the lcm rules);
-* :func:`place_buffers` -- each buffer in BRAM or URAM, cheapest first, then moved to URAM
-  until the design's BRAM fits the chip.
+* :func:`buffer_placement` (and :func:`place_buffers`, its totals) -- each buffer in BRAM or
+  URAM, cheapest first, then moved to URAM until the design's BRAM fits the chip.
 
 Every function works on arrays over designs and accelerators (``(n, A)``).
 
@@ -63,6 +63,14 @@ def partition_factors(a, b, c, dup, assign, deps) -> tuple[dict[str, np.ndarray]
 
 
 def place_buffers(bram, uram, weight_bram, weight_uram, bram_budget, uram_weight, first_node):
+    """Per-accelerator ``(bram, uram)`` of :func:`buffer_placement` (weight banks included)."""
+    out_bram, out_uram, _ = buffer_placement(
+        bram, uram, weight_bram, weight_uram, bram_budget, uram_weight, first_node
+    )
+    return out_bram, out_uram
+
+
+def buffer_placement(bram, uram, weight_bram, weight_uram, bram_budget, uram_weight, first_node):
     """Cheapest feasible BRAM/URAM placement of every buffer of every accelerator.
 
     Each buffer (``bram``/``uram``: ``(n, A, sides)`` banks if placed in BRAM or in URAM)
@@ -72,7 +80,7 @@ def place_buffers(bram, uram, weight_bram, weight_uram, bram_budget, uram_weight
     over the accelerators that share the chip's budget).  Ties are broken by the first
     node of each accelerator (``first_node``, ``(n, A)``), so relabelling accelerators
     never changes the placement.  Returns per-accelerator ``(bram, uram)`` including the
-    weight banks.
+    weight banks, and ``(n, A, sides)`` which buffers are in URAM.
     """
     n, width, sides = bram.shape
     to_uram = uram_weight * uram < bram
@@ -93,7 +101,7 @@ def place_buffers(bram, uram, weight_bram, weight_uram, bram_budget, uram_weight
     to_uram = to_uram | move.reshape(n, width, sides)
     out_bram = np.where(to_uram, 0, bram).sum(axis=2) + weight_bram
     out_uram = np.where(to_uram, uram, 0).sum(axis=2) + weight_uram
-    return out_bram, out_uram
+    return out_bram, out_uram, to_uram
 
 
 def always_bram(bram_lanes: int, uram_lanes: int, bram_depth: int, uram_depth: int, uram_weight: int) -> bool:

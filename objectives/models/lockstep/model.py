@@ -81,6 +81,16 @@ class LockStepModel(CostModel):
     def scheduler(self):
         return self.lockstep.scheduler
 
+    def result_bytes_per_image(self) -> int:
+        """Bytes of the outputs that leave the chip, per image: those of the nodes whose
+        last copy feeds no layer (the final layer's result)."""
+        moves_on = {src for src, _, _, active in self.deps if active[1]}
+        return sum(
+            node.m * node.n * node.repeat * self.data_type.bytes
+            for j, node in enumerate(self.workload.nodes)
+            if j not in moves_on
+        )
+
     def layout(self, designs: DesignBatch) -> SlotLayout:
         """Where the nodes of ``designs`` sit (see :class:`SlotLayout`)."""
         assign = designs.assignment.astype(np.int64)

@@ -32,18 +32,41 @@ def kernel_cycles(h1, w1, w2, b, platform: Platform, dtype: DataType) -> np.ndar
 
     T_comp = prologue + (ceil(PI*w1*PJ/mac) + II) * (ceil(h1/PI)*ceil(w2/PJ) - 1)
              + epilogue + b;  T_aie = max(h1*w1*DT//4, w1*w2*DT//4, T_comp).
+
+    With ``tiles = "native"`` the micro-block is chosen per tile (:func:`micro_blocks`):
+    SSR's ``PI x PJ`` where it divides the tile, else the tile granule (8), and blocks
+    narrower than ``PI x PJ`` may pay ``narrow_block_stall_per_16`` extra cycles per 16.
+    The constants rest on SSR's measured INT8 kernels (16 x 16 micro-blocks, the II table,
+    30 + 80 cycles; the 32 x 48 x 32 layer reproduces the board run, spec 6.5) and CHARM's
+    INT8 8 x 4 kernel (+4 cycles per 16); micro-blocks of 8 under SSR's II table are an
+    extrapolation between the two.  On multiples of 16 both modes give the same cycles.
     """
     k = dtype.ssr
     c = platform.ssr
+    if c.tiles == "native":
+        pi, pj = micro_blocks(h1, w2, k, c.tile_granule)
+    else:
+        pi, pj = k.pi, k.pj
+    per_block = ceil_div(pi * w1 * pj, k.macs_per_cycle)
+    if c.tiles == "native" and c.narrow_block_stall_per_16 > 0:
+        narrow = (pi < k.pi) | (pj < k.pj)
+        per_block = per_block + np.where(narrow, np.ceil(per_block * c.narrow_block_stall_per_16 / 16), 0).astype(np.int64)
     compute = (
         c.kernel_prologue_cycles
-        + (ceil_div(k.pi * w1 * k.pj, k.macs_per_cycle) + initiation_interval(w1, k))
-        * (ceil_div(h1, k.pi) * ceil_div(w2, k.pj) - 1)
+        + (per_block + initiation_interval(w1, k)) * (ceil_div(h1, pi) * ceil_div(w2, pj) - 1)
         + c.kernel_epilogue_cycles
         + b
     )
     dt = dtype.bytes
     return np.maximum(np.maximum(h1 * w1 * dt // 4, w1 * w2 * dt // 4), compute)
+
+
+def micro_blocks(h1, w2, kernel, granule: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(PI, PJ)`` of native tiles: the kernel's ``pi`` (``pj``) where it divides ``h1``
+    (``w2``), else the granule."""
+    pi = np.where(np.asarray(h1) % kernel.pi == 0, kernel.pi, granule)
+    pj = np.where(np.asarray(w2) % kernel.pj == 0, kernel.pj, granule)
+    return pi, pj
 
 
 def ssr_layer_cycles(m, k, n, repeat, a, b, c, dup, h1, w1, w2, platform: Platform, dtype: DataType):

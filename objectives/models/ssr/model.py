@@ -11,7 +11,9 @@ Given complete designs (no search inside the model) it derives, vectorised over 
    (:mod:`ssropt.objectives.models.lockstep.schedule`);
 4. the latency: for every step the slowest job, each job costing its layer time plus the
    re-layout of its outgoing moves (``cal_overhead``) plus, for layer 0 of an image, the
-   DDR input time (spec 3.2, 3.3).
+   DDR input time (spec 3.2, 3.3);
+5. the power, term by term, from the work of the batch (:mod:`.traffic`,
+   :mod:`ssropt.objectives.energy`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ssropt.objectives.design import DesignBatch
 from ssropt.objectives.energy import with_versal_power
 from ssropt.objectives.evaluation import RESOURCE_FIELDS, Evaluation, budget_violations
 from ssropt.objectives.models.base import value_index
-from ssropt.objectives.models.lockstep.buffers import ceil_div, partition_factors, place_buffers
+from ssropt.objectives.models.lockstep.buffers import buffer_placement, ceil_div, partition_factors
 from ssropt.objectives.models.lockstep.costing import relayout_ns
 from ssropt.objectives.models.lockstep.model import LockStepModel
 from ssropt.objectives.models.ssr.accelerator import (
@@ -31,6 +33,8 @@ from ssropt.objectives.models.ssr.accelerator import (
     ssr_layer_cycles,
 )
 from ssropt.objectives.models.ssr.configurator import SsrConfigurator
+from ssropt.objectives.models.ssr.tiles import kernel_tile_violations, tile_mode
+from ssropt.objectives.models.ssr.traffic import ssr_activity
 from ssropt.objectives.models.ssr.values import ssr_values
 from ssropt.objectives.platforms.versal import SHARED_BUDGETS
 
@@ -50,6 +54,12 @@ class SsrModel(LockStepModel):
     dtype_tables = ("ssr",)
     hard_budgets = ("aie", "plio_in", "plio_out", "columns")
     configurator_type = SsrConfigurator
+
+    @classmethod
+    def check_platform(cls, platform, dtype: str) -> None:
+        """The tables the model reads, and a known ``[ssr] tiles`` mode."""
+        super().check_platform(platform, dtype)
+        tile_mode(platform)
 
     def values(self) -> dict[str, np.ndarray]:
         return ssr_values(self.workload, self.platform, self.dtype)
@@ -132,7 +142,7 @@ class SsrModel(LockStepModel):
         lanes = c * b * -(-p.pl.plio_width_bits // (s.bram_width_bits // s.ram_type_rhs))
         w_bram = lanes * ceil_div(weight_words % s.uram_depth, s.bram_depth * s.ram_type_rhs)
         w_uram = c * b * -(-p.pl.plio_width_bits // s.uram_width_bits) * (weight_words // s.uram_depth)
-        bram, uram = place_buffers(
+        bram, uram, in_uram = buffer_placement(
             np.stack([l_bram, r_bram], axis=2), np.stack([l_uram, r_uram], axis=2),
             w_bram, w_uram, p.budget.bram, s.uram_weight,
             np.where(on, np.arange(on.shape[2])[None, None, :], on.shape[2]).min(axis=2),
@@ -189,11 +199,20 @@ class SsrModel(LockStepModel):
             "partition_alignment": misaligned.sum(axis=1),
             "unused_accelerator": empty.sum(axis=1),
         }
+        if s.tiles == "native":  # tiles = "native": on the grid, whole native products
+            violations["kernel_tile"] = (used & kernel_tile_violations(p, self.dtype, h1, w1, w2)).sum(axis=1)
         result = self.lockstep.evaluation(
             designs, times, steps=steps, cycles=cycles, node_time=node_time,
             accelerators=acc, violations=violations,
         )
-        return with_versal_power(result, p, self.dtype, designs.batch)
+        activity = ssr_activity(
+            self, designs, layout, params, hardened=hardened, buffer_in_uram=in_uram,
+            weight_uram_share=np.where(
+                weight_words > 0, weight_words // s.uram_depth * s.uram_depth / np.maximum(weight_words, 1), 0.0
+            ),
+            a_bro=a_bro, c_bro=c_bro, relayout_ns=relayout,
+        )
+        return with_versal_power(result, p, self.dtype, designs.batch, activity)
 
     # ------------------------------------------------------------------------------------
     def _relayout(self, a, c, dup, h1, w2, x, z, b, part, assign) -> list[np.ndarray]:

@@ -3,7 +3,8 @@
 Every gene of a search space is an index into one of these tables (see
 :mod:`ssropt.spaces.genes`), so they carry the per-parameter domains: the AIE array
 dimensions up to ``array_dim_max``, cascade lengths ``b`` that obey the multiple rule,
-the divisors of the head count for ``dup``, and the data type's kernel tile sizes.
+the divisors of the head count for ``dup``, and the data type's kernel tile sizes (SSR's
+lists, or those derived from the native ``aie::mmul`` shapes: :mod:`.tiles`).
 
 Example:
     >>> from ssropt.objectives.platforms import load_platform
@@ -18,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ssropt.objectives.models.lockstep.model import dup_values
+from ssropt.objectives.models.ssr.tiles import tile_values
 from ssropt.objectives.platforms import Platform
 from ssropt.objectives.workloads.graph import Workload
 
@@ -25,7 +27,6 @@ from ssropt.objectives.workloads.graph import Workload
 def ssr_values(workload: Workload, platform: Platform, dtype: str) -> dict[str, np.ndarray]:
     """Allowed values of every ``ssr`` parameter, in parameter order."""
     s = platform.ssr
-    kernel = platform.dtype(dtype).ssr
     dims = np.arange(1, s.array_dim_max + 1)
     b_values = dims[(dims <= s.b_multiple_above) | (dims % s.b_multiple == 0)]
     return {
@@ -33,7 +34,5 @@ def ssr_values(workload: Workload, platform: Platform, dtype: str) -> dict[str, 
         "b": b_values,
         "c": dims,
         "dup": dup_values(workload),
-        "h1": np.array(kernel.h1_choices),
-        "w1": np.array(kernel.w1_choices),
-        "w2": np.array(kernel.w2_choices),
+        **tile_values(platform, dtype),
     }

@@ -17,6 +17,7 @@ import numpy as np
 
 from ssropt.objectives.models.lockstep.buffers import ceil_div
 from ssropt.objectives.models.ssr.accelerator import broadcast_and_columns, ssr_layer_cycles
+from ssropt.objectives.models.ssr.tiles import kernel_tile_violations
 from ssropt.objectives.workloads.graph import Role
 
 ROLE_CODE = {Role.LHS: 0, Role.RHS: 1, Role.RHS_T: 2}
@@ -85,6 +86,10 @@ class Candidates:
         self.lhs_bytes = self.h1 * self.w1 * self.dt
         self.rhs_bytes = self.w1 * self.w2 * self.dt
         self.memory_ok_unhardened = 2 * (self.lhs_bytes + self.rhs_bytes) <= self.local_memory
+        self.bad_tiles = (
+            kernel_tile_violations(platform, model.dtype, self.h1, self.w1, self.w2)
+            if platform.ssr.tiles == "native" else np.zeros(self.n_tiles, dtype=bool)
+        )
         self.left_words = ceil_div(self.h1 * self.w1, self.npp)
         self.right_words = ceil_div(self.w1 * self.w2, self.npp)
 
@@ -134,6 +139,8 @@ class Candidates:
             cycles = ssr_layer_cycles(int(self.m[j]), int(self.k[j]), int(self.n[j]), 1, a, b, c, 1,
                                       h1, w1, w2, self.platform, self.dtype)
             table = cycles * (int(self.copies[j]) * self.ns_per_cycle)
+            if self.bad_tiles.any():  # tiles = "native": never a tile the model refuses
+                table = np.where(self.bad_tiles[None, :], np.inf, table)
             self._node_time[j] = table
             self._node_tmin[j] = table.min(axis=1)
         return table

@@ -149,10 +149,15 @@ def test_two_accelerator_chain_matches_hand_computation(tiny):
     assert acc["bram"][0].tolist() == [8 + 6, 48 + 8]
     assert acc["uram"][0].tolist() == [0, 0]  # 8 URAM (score 64) would cost more than 8 BRAM
     assert result.feasible[0]
-    # power: 10 + 0.01 * 160 blocks + 0.001 * 70 BRAM + 1e-12 J/op * ops/s
-    ops = 2 * (64 * 64 * 64 + 64 * 64 * 32) * 2
+    # power: 10 + 0.01 * 160 blocks + 0.001 * 70 BRAM + 1e-12 J/op * executed ops/s; l0 on
+    # c = 6 executes 66 of N's 64 columns (padding is computed too); no [fpga.memory] table,
+    # so the off-chip bytes cost nothing
+    ops = 2 * (64 * 64 * 66 + 64 * 64 * 32) * 2
     watts = 10 + 0.01 * 160 + 0.001 * 70 + 1e-12 * ops / result.latency_s[0]
     assert result.power_w[0] == pytest.approx(watts)
+    terms = {k: float(v[0]) for k, v in result.power_terms.items()}
+    assert terms == pytest.approx({"static": 10, "tiles": 1.6, "compute": 1e-12 * ops / result.latency_s[0],
+                                   "bram": 0.07, "uram": 0, "ddr": 0})
     assert result.energy_j_per_image[0] == pytest.approx(watts * result.latency_s[0] / 2)
 
 
@@ -232,11 +237,13 @@ def test_streamed_weights_share_the_bandwidth_and_bound_the_layer_time(tiny_ddr)
     acc = one.accelerators
     assert acc["streamed_bytes"][0].tolist() == [4096, 0]
     assert acc["weight_bytes"][0].tolist() == [0, 2048]
-    # power adds 1e-10 J per streamed byte: 4096 B per image at 1 / latency images/s
+    # power adds 1e-10 J per off-chip byte: 4096 B of streamed weights, the 1000 B input and
+    # the 64 x 32 B result per image at 1 / latency images/s; l0 executes 64 x 64 x 66 MACs
     plain = model.evaluate(designs(1, [[4, 8, 6, 1, 0], [2, 16, 4, 1, 0]], [0, 1]))
-    ops = 2 * (64 * 64 * 64 + 64 * 64 * 32)
+    ops = 2 * (64 * 64 * 66 + 64 * 64 * 32)
     static = 10 + 0.01 * 160 + 0.001 * float(acc["bram"][0].sum())
-    expected = static + 1e-12 * ops / one.latency_s[0] + 1e-10 * 4096 / one.latency_s[0]
+    offchip = 4096 + 1000 + 64 * 32
+    expected = static + 1e-12 * ops / one.latency_s[0] + 1e-10 * offchip / one.latency_s[0]
     assert one.power_w[0] == pytest.approx(expected)
     assert plain.accelerators["streamed_bytes"][0].sum() == 0
 

@@ -154,3 +154,29 @@ def test_a_large_batch_widens_a_ram_share_instead_of_giving_up():
     result = space.evaluate(np.array([[0], [1]]))
     assert result.feasible.all()
     assert -result.F[1, 1] > 2 * -result.F[0, 1]  # batch 6 vs batch 1 throughput
+
+
+@pytest.mark.parametrize("name", ["deit-t", "deit-t-160"])
+def test_native_tiles_configure_designs_the_model_accepts(name):
+    # tiles = "native": the configurator picks among the native tiles, and what it calls
+    # feasible the model accepts (no kernel_tile or aie_memory violation, every budget kept;
+    # bank-partition alignment is SSR's rule's own outcome, as with its lists, and repaired)
+    from ssropt.objectives.models.ssr.tiles import with_tiles
+
+    platform = with_tiles(load_platform("vck190"), "native")
+    workload = build_model(name, blocks=1, embed_and_head=False)
+    model = CostModel(workload, platform, "int8", "ssr")
+    configurator = SsrConfigurator(model)
+    rng = np.random.default_rng(11)
+    n, J = 200, workload.n_nodes
+    k = rng.integers(1, J + 1, n)
+    assignment = (rng.random((n, J)) * k[:, None]).astype(np.int64)
+    designs, feasible = configurator.designs(assignment, rng.integers(1, 9, n))
+    assert feasible.sum() >= n // 2
+    result = model.evaluate(designs.take(np.flatnonzero(feasible)))
+    assert "kernel_tile" in result.violations  # the native rule is in force
+    for name in ("kernel_tile", "aie_memory", *BUDGET_CONSTRAINTS, "columns"):
+        assert (np.asarray(result.violations[name]) <= 0).all(), name
+    native = {tuple(t) for t in model.values()["h1"][:, None].tolist()}  # the h1 table is native
+    assert native and set(designs.params[feasible][:, :, 4].ravel().tolist()) - {0} <= {
+        v[0] for v in native}
