@@ -75,6 +75,8 @@ class SpaceOptions:
         min_accelerators, max_accelerators: accelerator-count range of ``hybrid``
             (``max`` defaults to one per node group).
         latency_ceiling_s: optional constraint latency <= ceiling.
+        power_cap_w: optional constraint power <= cap (the model's power of the design
+            running its batch back to back, W).
         groups: node groups that must share an accelerator (e.g. q, k, v).
         values: parameter name -> allowed values, narrowing the default domains
             (e.g. ``{"h1": (32,)}``) to shrink a space.
@@ -95,6 +97,7 @@ class SpaceOptions:
     min_accelerators: int = 1
     max_accelerators: int | None = None
     latency_ceiling_s: float | None = None
+    power_cap_w: float | None = None
     groups: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
     repair: bool = True
     values: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -116,6 +119,8 @@ class SpaceOptions:
             )
         if self.latency_ceiling_s is not None and not self.latency_ceiling_s > 0:
             raise SpaceError(f"latency ceiling must be > 0 seconds, got {self.latency_ceiling_s!r}")
+        if self.power_cap_w is not None and not 0 < self.power_cap_w < float("inf"):
+            raise SpaceError(f"power cap must be a positive number of watts, got {self.power_cap_w!r}")
 
     def to_dict(self) -> dict:
         out = asdict(self)

@@ -259,6 +259,9 @@ class Space:
         if self.options.latency_ceiling_s is not None:
             extra_names.append("latency_ceiling_s")
             extra.append(result.latency_s - self.options.latency_ceiling_s)
+        if self.options.power_cap_w is not None:
+            extra_names.append("power_cap_w")
+            extra.append(result.power_w - self.options.power_cap_w)
         if extra:
             G = np.concatenate([G, np.stack(extra, axis=1).astype(float)], axis=1)
         return names + extra_names, G
@@ -272,7 +275,9 @@ class Space:
 
         Two certain signs: the smallest arrays (every parameter at its least value)
         already exceed one of the model's hard budgets (an AIE, PLIO, column or compute
-        block budget), or the latency ceiling is below :meth:`latency_lower_bound`.
+        block budget), the latency ceiling is below :meth:`latency_lower_bound`, or the
+        power cap is below the platform's static power (the ``static`` power term: every
+        design pays it).
         """
         smallest = self.evaluate(np.zeros((1, self.n_genes), dtype=np.int64)).evaluation
         for name in self.model.hard_budgets:
@@ -287,6 +292,13 @@ class Space:
             raise SpaceError(
                 f"impossible latency ceiling {ceiling:g} s: no design of {self.model.workload.name} "
                 f"can be faster than {self.latency_lower_bound():.3g} s"
+            )
+        cap = self.options.power_cap_w
+        static = smallest.power_terms.get("static")
+        if cap is not None and static is not None and cap < float(static[0]):
+            raise SpaceError(
+                f"impossible power cap {cap:g} W: every design on {self.model.platform.name} "
+                f"draws at least its static power, {float(static[0]):.3g} W"
             )
 
 

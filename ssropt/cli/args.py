@@ -49,6 +49,7 @@ OPTION_LIMITS: dict[str, Int | Float] = {
     "--trial": Int(0, 2**31 - 1, "a trial number"),
     "--time-limit": Float(0.0, 1e7, low_open=True, why="seconds, about 116 days"),
     "--latency-ceiling": Float(0.0, 1e6, low_open=True, why="seconds"),
+    "--power-cap": Float(0.0, 1e5, low_open=True, why="watts, as the platform power terms"),
     "--lease-seconds": Float(0.0, 86400.0, low_open=True, why="seconds, one day"),
 }
 
@@ -227,6 +228,8 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     sp.add_argument("--min-accelerators", type=limited("--min-accelerators"), default=1)
     sp.add_argument("--max-accelerators", type=limited("--max-accelerators"), help="default: one per node group")
     sp.add_argument("--latency-ceiling", type=limited("--latency-ceiling"), metavar="S", help="constraint: latency <= S seconds")
+    sp.add_argument("--power-cap", type=limited("--power-cap"), metavar="W",
+                    help="constraint: power <= W watts (the design running its batch back to back)")
     sp.add_argument("--group", default="none", help="node grouping: none (default), qkv, attention")
     sp.add_argument("--no-repair", action="store_true", help="evaluate genomes without repair")
     add_configurator_argument(sp)
@@ -303,6 +306,7 @@ def config_from_args(args: argparse.Namespace):
         min_accelerators=args.min_accelerators,
         max_accelerators=args.max_accelerators,
         latency_ceiling_s=args.latency_ceiling,
+        power_cap_w=args.power_cap,
         groups=group_preset(args.group),
         repair=not args.no_repair,
     )

@@ -555,6 +555,7 @@ ERRORS_BEFORE_ANY_STORAGE = {
     "negative time limit": ("run", *SMALL, "--time-limit", "-1"),
     "budget and time limit": ("run", *SMALL, "--budget", "10", "--time-limit", "1"),
     "impossible latency ceiling": (*RUN, "--latency-ceiling", "1e-7"),
+    "impossible power cap": (*RUN, "--power-cap", "1"),
     "batch 0": (*RUN, "--batch", "0"),
     "batch range 3-1": (*RUN, "--batch", "3-1"),
     "batch not a number": (*RUN, "--batch", "two"),
@@ -672,3 +673,18 @@ def test_the_cost_model_defaults_to_the_platforms_own(capsys, tmp_path):
         assert attrs["ssropt:cost_model"] == model
     code, _, err = cli(capsys, *RUN, "--platform", "zcu102", "--cost-model", "ssr", "--storage", storage)
     assert code == 2 and "zcu102" in err and "'ssr'" in err and "'fpga'" in err
+
+
+def test_a_power_cap_keeps_every_front_design_under_it(small, capsys, tmp_path):
+    storage, _ = small
+    uncapped = front_json(capsys, storage, "small")
+    powers = sorted(r["power_w"] for r in uncapped)
+    cap = powers[len(powers) // 2]  # the most powerful half of the uncapped front is over it
+    assert powers[-1] > cap
+    capped = tmp_path / "capped.log"
+    code, _, err = cli(capsys, "run", *search(), "--power-cap", str(cap), *at(capped, "capped"))
+    assert code == 0, err
+    rows = front_json(capsys, capped, "capped")
+    assert rows and all(r["power_w"] <= cap for r in rows)
+    study = optuna.load_study(study_name="capped", storage=open_storage(str(capped)))
+    assert "power_cap_w" in study.user_attrs["ssropt:constraint_names"]

@@ -116,6 +116,7 @@ RUN = command([
     (("--min-accelerators",), ["1", "2"], ["9", "257", *BAD_NUMBERS]),
     (("--max-accelerators",), ["3", "10"], ["1", "257", *BAD_NUMBERS]),
     (("--latency-ceiling",), ["1", "1e6"], ["1e-9", "1e7", *BAD_FLOATS]),
+    (("--power-cap",), ["40", "1e5"], ["1", "1e6", *BAD_FLOATS]),
     (("--group",), ["none", "qkv", "attention"], ["nope"]),
     (("--strategy",), ["nsga2", "random", "tpe"], ["exhaustive", "nope"]),
     (("--budget",), ["1", "5", "20"], ["1000000001", *BAD_NUMBERS]),

@@ -130,6 +130,29 @@ def test_latency_ceiling_and_min_accelerators_are_constraints(model):
     assert np.array_equal(result.G[:, names.index("min_accelerators")], 2 - n_acc)
 
 
+def test_power_cap_is_a_constraint_the_front_obeys(model):
+    free = Space(model, SpaceOptions(family="hybrid", batch_sizes=(1, 6)))
+    genomes = random_genomes(free, 300)
+    power = free.evaluate(genomes).evaluation.power_w
+    cap = float(np.median(power))  # half the designs above it
+    capped = Space(model, SpaceOptions(family="hybrid", batch_sizes=(1, 6), power_cap_w=cap))
+    result = capped.evaluate(genomes)
+    g = result.G[:, result.constraint_names.index("power_cap_w")]
+    assert np.allclose(g, result.evaluation.power_w - cap)
+    assert (g > 0).any() and (g <= 0).any()
+    feasible = (result.G <= 0).all(axis=1)
+    assert (result.evaluation.power_w[feasible] <= cap).all()
+    # the cap changes nothing else: the uncapped constraints are the same
+    base = free.evaluate(genomes)
+    assert np.array_equal(np.delete(result.G, result.constraint_names.index("power_cap_w"), axis=1), base.G)
+    static = float(base.evaluation.power_terms["static"][0])
+    with pytest.raises(SpaceError, match="impossible power cap"):
+        Space(model, SpaceOptions(family="hybrid", power_cap_w=static * 0.99)).check_feasible()
+    Space(model, SpaceOptions(family="hybrid", power_cap_w=static * 1.5)).check_feasible()
+    with pytest.raises(SpaceError, match="power cap"):
+        SpaceOptions(power_cap_w=0.0)
+
+
 def test_impossible_options_are_refused(model):
     with pytest.raises(SpaceError, match="impossible latency ceiling"):
         Space(model, SpaceOptions(family="hybrid", latency_ceiling_s=1e-6)).check_feasible()
