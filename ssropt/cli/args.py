@@ -214,8 +214,10 @@ def add_configurator_argument(group) -> None:
     group.add_argument(
         "--configurator", default="auto", choices=("auto", *configurator_choices()),
         help="how each accelerator's parameters are chosen: ssr = configured the SSR way for "
-        "its share of the chip (the genome is the batch and the assignment), none = searched "
-        "as genes; auto (default) = ssr for the hybrid space of the ssr cost model, else none",
+        "its share of the chip (the genome is the batch and the assignment); tuned = as ssr "
+        "with a searched weight on each accelerator's share; none = searched as genes; auto "
+        "(default) = ssr for the hybrid space of a cost model with a configurator (ssr, fpga), "
+        "else none",
     )
 
 

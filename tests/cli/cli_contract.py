@@ -24,6 +24,15 @@ from pathlib import Path
 
 from ssropt.cli import main
 
+#: a small valid design file (DeiT-T, two blocks, one accelerator) the tests vary
+NODES = ("q", "k", "v", "attn_qk", "attn_av", "proj", "fc1", "fc2")
+DESIGN = {
+    "workload": {"model": "deit-t", "tokens": 192, "blocks": 2, "embed_and_head": False},
+    "platform": "vck190", "batch": 2,
+    "accelerators": [{"a": 2, "b": 4, "c": 6, "h1": 32, "w1": 48, "w2": 32}],
+    "assignment": dict.fromkeys(NODES, 0),
+}
+
 #: how long one command may take before the test calls it a hang
 TIME_LIMIT_S = 60
 ERROR_LINE = re.compile(r"^(error: |ssropt( [a-z-]+)?: error: )\S")

@@ -15,15 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_contract import check_contract, run_cli, snapshot
-
-NODES = ("q", "k", "v", "attn_qk", "attn_av", "proj", "fc1", "fc2")
-DESIGN = {
-    "workload": {"model": "deit-t", "tokens": 192, "blocks": 2, "embed_and_head": False},
-    "platform": "vck190", "batch": 2,
-    "accelerators": [{"a": 2, "b": 4, "c": 6, "h1": 32, "w1": 48, "w2": 32}],
-    "assignment": dict.fromkeys(NODES, 0),
-}
+from cli_contract import DESIGN, check_contract, run_cli, snapshot
 
 
 def refused(argv: list, needle: str) -> str:

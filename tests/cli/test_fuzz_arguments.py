@@ -20,17 +20,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from cli_contract import check_contract, check_record, run_cli, snapshot, strict_json
+from cli_contract import DESIGN, check_contract, check_record, run_cli, snapshot, strict_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-NODES = ("q", "k", "v", "attn_qk", "attn_av", "proj", "fc1", "fc2")
-DESIGN = {
-    "workload": {"model": "deit-t", "tokens": 192, "blocks": 2, "embed_and_head": False},
-    "platform": "vck190", "batch": 2,
-    "accelerators": [{"a": 2, "b": 4, "c": 6, "h1": 32, "w1": 48, "w2": 32}],
-    "assignment": dict.fromkeys(NODES, 0),
-}
 CHARM = {
     "workload": {"gemms": [{"name": "l0", "M": 64, "K": 64, "N": 64}]}, "platform": "vck190",
     "cost_model": "charm", "batch": 1, "accelerators": [{"a": 2, "b": 2, "c": 2, "x": 1, "y": 1, "z": 1}],
@@ -116,7 +109,6 @@ RUN = command([
     (("--min-accelerators",), ["1", "2"], ["9", "257", *BAD_NUMBERS]),
     (("--max-accelerators",), ["3", "10"], ["1", "257", *BAD_NUMBERS]),
     (("--latency-ceiling",), ["1", "1e6"], ["1e-9", "1e7", *BAD_FLOATS]),
-    (("--power-cap",), ["40", "1e5"], ["1", "1e6", *BAD_FLOATS]),
     (("--group",), ["none", "qkv", "attention"], ["nope"]),
     (("--strategy",), ["nsga2", "random", "tpe"], ["exhaustive", "nope"]),
     (("--budget",), ["1", "5", "20"], ["1000000001", *BAD_NUMBERS]),
@@ -128,6 +120,7 @@ RUN = command([
     (("--study-name",), ["a", "b"], ["", "x" * 300]),
     (("--storage",), ["{tmp}/s.log", "sqlite:///{tmp}/s.db"], STORAGES),
     (("--quiet",), [], []),
+    (("--power-cap",), ["40", "1e5"], ["1", "1e6", *BAD_FLOATS]),
 ], required=(0, 15, 22, 23))
 FRONT = command([
     (("--study-name",), ["small"], ["nope", "", "x" * 300]),

@@ -174,6 +174,7 @@ def _settled(url: str, name: str) -> str:
         _, loaded = load_ssropt_study(open_storage(url), name)
     except StudyError as error:
         assert "\n" not in str(error)
+        print("REFUSED", name, error)
         return "refused"
     assert loaded.budget == 20 and loaded.population_size == 10  # all settings, no defaults
     system = backend.read_study_attrs(backend.study_id(name), [SETTINGS_KEY])

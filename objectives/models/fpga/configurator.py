@@ -36,9 +36,8 @@ from ssropt.errors import SsroptError
 from ssropt.objectives.models.fpga.values import pack
 from ssropt.objectives.models.lockstep.buffers import always_bram, ceil_div
 from ssropt.objectives.models.lockstep.configurator import LockStepConfigurator, Selector, SplitRule
-from ssropt.objectives.workloads.graph import Role
+from ssropt.objectives.models.lockstep.configurator.workload import WorkloadArrays
 
-ROLE_CODE = {Role.LHS: 0, Role.RHS: 1, Role.RHS_T: 2}
 SPLIT_RESOURCES = ("dsp", "bram", "uram", "bandwidth")
 FPGA_SPLIT = SplitRule(resources=SPLIT_RESOURCES, by_work=(True, False, False, True), widened=("bram", "uram"))
 
@@ -59,7 +58,7 @@ def _lcm(x, y, where=True):
     return out
 
 
-class FpgaCandidates:
+class FpgaCandidates(WorkloadArrays):
     """The ``fpga`` candidate grid and the per-node-set tables its search reads."""
 
     def __init__(self, model, values: dict[str, np.ndarray]) -> None:
@@ -69,18 +68,7 @@ class FpgaCandidates:
         self.dt = platform.dtype(model.dtype).bytes
         self.words = pack(p, self.dt)
         self.values = values
-        shapes = workload.shape_arrays()
-        self.m, self.k, self.n = shapes["m"], shapes["k"], shapes["n"]
-        self.repeat, self.copies = shapes["repeat"], shapes["copies"]
-        self.act = shapes["activation_rhs"]
-        self.attention_input = shapes["attention_input"]
-        self.n_nodes = len(self.m)
-        self.heads = int(self.repeat.max())
-        self.ops = 2 * self.m * self.k * self.n * self.repeat * self.copies
-        self.deps = np.array(
-            [(workload.index(d.src), workload.index(d.dst), ROLE_CODE[d.role]) for d in workload.dependencies],
-            dtype=np.int64,
-        ).reshape(-1, 3)
+        super().__init__(workload)
         self.ns_per_cycle = 1e9 / p.clock_hz
         cc, bb, aa = np.meshgrid(values["c"], values["b"], values["a"], indexing="ij")
         self.a, self.b, self.c = aa.ravel(), bb.ravel(), cc.ravel()

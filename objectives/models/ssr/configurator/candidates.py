@@ -16,18 +16,16 @@ from __future__ import annotations
 import numpy as np
 
 from ssropt.objectives.models.lockstep.buffers import ceil_div
+from ssropt.objectives.models.lockstep.configurator.workload import WorkloadArrays
 from ssropt.objectives.models.ssr.accelerator import broadcast_and_columns, ssr_layer_cycles
 from ssropt.objectives.models.ssr.tiles import kernel_tile_violations
-from ssropt.objectives.workloads.graph import Role
-
-ROLE_CODE = {Role.LHS: 0, Role.RHS: 1, Role.RHS_T: 2}
 
 
 def _index_of(values: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.searchsorted(values, x)
 
 
-class Candidates:
+class Candidates(WorkloadArrays):
     """The candidate grid of one ``ssr`` model and value tables, and per-node tables."""
 
     def __init__(self, model, values: dict[str, np.ndarray]) -> None:
@@ -37,18 +35,7 @@ class Candidates:
         self.dt = dtype.bytes
         s, budget = platform.ssr, platform.budget
         self.values = values
-        shapes = workload.shape_arrays()
-        self.m, self.k, self.n = shapes["m"], shapes["k"], shapes["n"]
-        self.repeat, self.copies = shapes["repeat"], shapes["copies"]
-        self.act = shapes["activation_rhs"]
-        self.attention_input = shapes["attention_input"]
-        self.n_nodes = len(self.m)
-        self.heads = int(self.repeat.max())
-        self.ops = 2 * self.m * self.k * self.n * self.repeat * self.copies
-        self.deps = np.array(
-            [(workload.index(d.src), workload.index(d.dst), ROLE_CODE[d.role]) for d in workload.dependencies],
-            dtype=np.int64,
-        ).reshape(-1, 3)
+        super().__init__(workload)
         self.ns_per_cycle = 1e9 / platform.aie.clock_hz / (platform.pl.clock_hz / platform.pl.reference_clock_hz)
         self.npp = platform.pl.plio_width_bits // (8 * self.dt)
         self.local_memory = platform.aie.local_memory_bytes
