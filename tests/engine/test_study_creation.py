@@ -165,6 +165,10 @@ def test_two_create_study_processes_with_one_name_one_error_line(tmp_path):
     assert err.startswith("error: a study named 'x' already exists") and err.count("\n") == 1
 
 
+#: why ``_settled`` refused a study, by name (shown when an assertion fails)
+REFUSALS: dict[str, str] = {}
+
+
 def _settled(url: str, name: str) -> str:
     """What a kill left of study ``name``: "absent", "complete" or "refused"."""
     backend = backend_for(open_storage(url))
@@ -174,7 +178,7 @@ def _settled(url: str, name: str) -> str:
         _, loaded = load_ssropt_study(open_storage(url), name)
     except StudyError as error:
         assert "\n" not in str(error)
-        print("REFUSED", name, error)
+        REFUSALS[name] = str(error)
         return "refused"
     assert loaded.budget == 20 and loaded.population_size == 10  # all settings, no defaults
     system = backend.read_study_attrs(backend.study_id(name), [SETTINGS_KEY])
@@ -213,9 +217,9 @@ def test_killing_create_study_and_run_at_random_moments_leaves_no_half_study(kin
             again = subprocess.run([*SSROPT, "create-study", *SEARCH, "--storage", url,
                                     "--study-name", name], capture_output=True, timeout=120)
             assert again.returncode == 0, again.stderr
-            assert _settled(url, name) == "complete"
+            assert _settled(url, name) == "complete", (state, REFUSALS.get(name))
         else:
             code = main(["resume", "--storage", url, "--study-name", name, "--quiet"])
             assert code == 0
-    assert seen["refused"] == 0  # creation is atomic: never a half study
+    assert seen["refused"] == 0, REFUSALS  # creation is atomic: never a half study
     assert seen["complete"] > 0 and seen["absent"] > 0, seen  # the kills did land around it
