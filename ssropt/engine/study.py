@@ -14,6 +14,8 @@ Trial records are :mod:`.records`, the checkpoint attribute :mod:`.checkpoint`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from dataclasses import asdict, dataclass, field
 
@@ -76,8 +78,8 @@ class StudyConfig:
             config = cls(**{k: v for k, v in values.items() if k in known})
             if not isinstance(config.workload, dict):
                 raise TypeError(f"workload {config.workload!r} is not an object")
-            SpaceOptions.from_dict(config.space)
-            return config
+            # every option in today's form: an older study gains later options' defaults
+            return dataclasses.replace(config, space=SpaceOptions.from_dict(config.space).to_dict())
         except (TypeError, ValueError, AttributeError, KeyError) as error:
             raise StudyError(f"study {study_name!r}: its settings cannot be read ({error})") from None
 
