@@ -128,6 +128,8 @@ RUN = command([
     (("--study-name",), ["a", "b"], ["", "x" * 300]),
     (("--storage",), ["{tmp}/s.log", "sqlite:///{tmp}/s.db"], STORAGES),
     (("--quiet",), [], []),
+    (("--objectives",), ["latency,throughput", "latency,throughput,energy"],
+     ["energy", "latency", "", "throughput,latency", "latency,throughput,power", "x" * 300]),
 ], required=(0, 15, 22, 23))
 FRONT = command([
     (("--study-name",), ["small"], ["nope", "", "x" * 300]),
