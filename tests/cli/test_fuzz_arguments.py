@@ -130,7 +130,7 @@ RUN = command([
     (("--quiet",), [], []),
     (("--objectives",), ["latency,throughput", "latency,throughput,energy"],
      ["energy", "latency", "", "throughput,latency", "latency,throughput,power", "x" * 300]),
-], required=(0, 15, 22, 23))
+], required=(0, 15, 16, 22, 23))  # always a (small) budget: the default 2000 is not cheap
 FRONT = command([
     (("--study-name",), ["small"], ["nope", "", "x" * 300]),
     (("--storage",), ["{tmp}/study.log"], STORAGES),
