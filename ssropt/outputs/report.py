@@ -183,7 +183,8 @@ def write_study_report(study: optuna.Study, config: StudyConfig, path: str | Pat
     on_front = {t.number for t in front}
     others = [t for t in feasible if t.number not in on_front]
     cloud = (np.array([t.values[0] for t in others]), np.array([t.values[1] for t in others]))
-    series = FrontSeries(study.study_name, [trial_row(t, layout) for t in front], cloud)
+    series = FrontSeries(study.study_name, [trial_row(t, layout) for t in front], cloud,
+                         staircase=objectives.count == 2)
     complete = [t for t in study.get_trials(deepcopy=False,
                                            states=(optuna.trial.TrialState.COMPLETE,))
                 if t.values is not None and (batch is None or t.params.get("batch") == batch)]
@@ -196,6 +197,9 @@ def write_study_report(study: optuna.Study, config: StudyConfig, path: str | Pat
     )
     report.heading("Latency-throughput front")
     report.fronts([series], title=f"{study.study_name}{scope}")
+    if "energy_j_per_image" in objectives.names:
+        report.heading("Latency-energy view of the front")
+        report.fronts([series], y_of="energy", title="energy per image of the front designs")
     report.heading("Energy efficiency of the front")
     report.fronts([series], y_of="efficiency", title="images/s per W of the front designs")
     report.schedule_section()

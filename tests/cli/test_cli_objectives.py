@@ -166,7 +166,7 @@ def test_front_prints_an_energy_column_and_writes_csv_png_and_html(three, capsys
     assert all(f.stat().st_size > 0 for f in files)
     header = files[0].read_text().splitlines()[0].split(",")
     assert "energy_j_per_image" in header
-    assert "energy" in files[2].read_text()
+    assert "Latency-energy view of the front" in files[2].read_text()
 
 
 @pytest.mark.parametrize("strategy", ["nsga2", "optuna-nsga2"])
