@@ -15,6 +15,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,12 @@ SMALL = ("--model", "deit-t", "--tokens", "192", "--blocks", "2", "--no-embed-he
 THREE = ("--objectives", "latency,throughput,energy")
 SEED, BUDGET = 1, 300
 NAMES = ["latency_s", "throughput_ops_per_s", "energy_j_per_image"]
+#: the console script of this interpreter, else ``python -c`` its entry point
+SSROPT = (
+    [str(Path(sys.executable).with_name("ssropt"))]
+    if Path(sys.executable).with_name("ssropt").exists()
+    else [sys.executable, "-c", "import sys; from ssropt.cli import main; sys.exit(main())"]
+)
 
 
 def search(budget: int = BUDGET, *extra: object) -> tuple:
@@ -204,6 +212,21 @@ def test_an_interrupted_three_objective_study_resumes_to_the_uninterrupted_end(
     assert code == 0, err
     assert trial_map(storage, "three") == trial_map(reference, "three")
     assert front_json(capsys, storage, "three") == front_json(capsys, reference, "three")
+
+
+def test_two_workers_sharing_a_three_objective_study_store_what_one_stores(three, capsys, tmp_path):
+    """Workers that split a generation read the objectives of the chunks the other
+    evaluated back from the stored trial values when they close it."""
+    storage = tmp_path / "shared.log"
+    code, _, err = cli(capsys, "create-study", *search(), "--chunk-size", "5", *at(storage, "three"))
+    assert code == 0, err
+    command = [*SSROPT, "worker", *map(str, at(storage, "three")), "--no-progress"]
+    workers = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True) for _ in range(2)]
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=300)
+        assert worker.returncode == 0, stderr
+    assert trial_map(storage, "three") == trial_map(three, "three")
 
 
 @pytest.mark.parametrize("strategy", ["tpe", "random", "qmc", "exhaustive"])
