@@ -1,5 +1,6 @@
 """Search spaces: genomes <-> designs, families, repair and constraints."""
 
+from ssropt.spaces.objective_set import ObjectiveError, ObjectiveSet
 from ssropt.spaces.options import (
     FAMILIES,
     GROUP_PRESETS,
@@ -14,6 +15,8 @@ __all__ = [
     "FAMILIES",
     "GROUP_PRESETS",
     "OBJECTIVE_NAMES",
+    "ObjectiveError",
+    "ObjectiveSet",
     "Space",
     "SpaceError",
     "SpaceEvaluation",

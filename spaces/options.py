@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from ssropt.errors import SsroptError
 from ssropt.objectives.validation import LIMITS, show
 from ssropt.spaces.configured import configurator_choices
+from ssropt.spaces.objective_set import DEFAULT_KEYS, ObjectiveSet
 
 FAMILIES = ("hybrid", "sequential", "spatial")
 
@@ -90,6 +91,9 @@ class SpaceOptions:
             configures each accelerator (for the SSR model: the chip split by each
             accelerator's share of the work and buffers, then the fastest configuration
             within its share by exhaustive enumeration); that cost model only.
+        objectives: the objectives searched, keys of
+            :data:`~ssropt.spaces.objective_set.OBJECTIVES`: latency and throughput, or
+            those and energy per image (:class:`~ssropt.spaces.objective_set.ObjectiveSet`).
     """
 
     family: str = "hybrid"
@@ -102,8 +106,10 @@ class SpaceOptions:
     repair: bool = True
     values: dict[str, tuple[int, ...]] = field(default_factory=dict)
     configurator: str = "none"
+    objectives: tuple[str, ...] = DEFAULT_KEYS
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "objectives", ObjectiveSet(tuple(self.objectives)).keys)
         if self.family not in FAMILIES:
             raise SpaceError(f"unknown space {self.family!r}: known spaces are {', '.join(FAMILIES)}")
         if self.configurator not in configurator_choices():
@@ -127,6 +133,7 @@ class SpaceOptions:
         out["batch_sizes"] = list(self.batch_sizes)
         out["groups"] = [list(g) for g in self.groups]
         out["values"] = {k: list(v) for k, v in self.values.items()}
+        out["objectives"] = list(self.objectives)
         return out
 
     @classmethod
@@ -135,4 +142,10 @@ class SpaceOptions:
         data["batch_sizes"] = tuple(data.get("batch_sizes", (1,)))
         data["groups"] = tuple(tuple(g) for g in data.get("groups", ()))
         data["values"] = {k: tuple(v) for k, v in data.get("values", {}).items()}
+        data["objectives"] = tuple(data.get("objectives", DEFAULT_KEYS))  # older studies: two
         return cls(**data)
+
+    @property
+    def objective_set(self) -> ObjectiveSet:
+        """The objectives searched, with their names and directions."""
+        return ObjectiveSet(self.objectives)

@@ -17,8 +17,9 @@ tables, the shape repair, the budgets, the latency bound and the configurator.
 
 :meth:`Space.evaluate` is the one evaluation path of every strategy: decode, repair
 (:mod:`.repair`: shrink over-budget designs, re-evaluating until they fit or the rounds
-run out), evaluate with the cost model, and return objectives ``F = [latency,
--throughput]`` (minimised) and constraint values ``G`` (``<= 0`` feasible) with the
+run out), evaluate with the cost model, and return objectives ``F`` (minimised:
+``[latency, -throughput]``, and energy per image when the options ask for it, see
+:mod:`.objective_set`) and constraint values ``G`` (``<= 0`` feasible) with the
 repaired genomes.
 
 Example:
@@ -44,11 +45,13 @@ from ssropt.objectives.models import SHARE_WEIGHTS, TUNED_RULE, CostModel
 from ssropt.objectives.validation import check_jobs
 from ssropt.spaces.configured import NO_CONFIGURATOR, configurator_for
 from ssropt.spaces.genes import sample_genomes, value_index
+from ssropt.spaces.objective_set import ObjectiveSet
 from ssropt.spaces.options import GROUP_PRESETS, SpaceError, SpaceOptions
 from ssropt.spaces.repair import repair_and_evaluate
 
-OBJECTIVE_NAMES = ("latency_s", "throughput_ops_per_s")
-DIRECTIONS = ("minimize", "maximize")
+#: the stored value names and directions of the default (two-objective) search
+OBJECTIVE_NAMES = ObjectiveSet().names
+DIRECTIONS = ObjectiveSet().directions
 
 
 @dataclass
@@ -73,6 +76,8 @@ class Space:
     def __init__(self, model: CostModel, options: SpaceOptions) -> None:
         self.model = model
         self.options = options
+        #: the objectives searched: the columns of ``F`` and the stored trial values
+        self.objectives = options.objective_set
         workload = model.workload
         self.param_names = model.param_names
         self.values = model.values()
@@ -244,7 +249,7 @@ class Space:
         """Decode, repair, evaluate; the one evaluation path of every strategy."""
         designs, result = repair_and_evaluate(self, self.decode(genomes), detail)
         names, G = self.constraints(result)
-        F = np.stack([result.latency_s, -result.throughput_ops_per_s], axis=1)
+        F = self.objectives.minimised(self.objectives.values(result))
         evaluated = self.canonical(genomes) if self.configurator is not None else self.encode(designs)
         return SpaceEvaluation(evaluated, designs, result, F, G, names)
 

@@ -36,6 +36,7 @@ __all__ = [
     "latency_reduction_at_throughput",
     "latency_throughput_front",
     "lowest_latency_at_throughput",
+    "nondominated_indices",
     "pareto_mask",
     "throughput_gain_at_latency",
 ]
@@ -119,17 +120,39 @@ def latency_throughput_front(
         raise ParetoInputError(
             f"latency {latency.shape} and throughput {throughput.shape} differ in length"
         )
-    candidates = np.arange(len(latency))
     if feasible is not None:
         feasible = np.asarray(feasible, dtype=bool).ravel()
         if feasible.shape != latency.shape:
             raise ParetoInputError(f"feasible {feasible.shape} and latency {latency.shape} differ")
-        candidates = candidates[feasible]
-    # compare at 12 significant digits: the same design at another batch size can differ
-    # from itself in the last bits of its throughput, which must not make it a front point
-    F = _significant(np.column_stack([latency[candidates], -throughput[candidates]]))
-    front = candidates[pareto_mask(F)]
-    return front[np.argsort(latency[front], kind="stable")]
+    return nondominated_indices(np.column_stack([latency, -throughput]), feasible)
+
+
+def nondominated_indices(F: ArrayLike, feasible: ArrayLike | None = None) -> np.ndarray:
+    """Indices of the non-dominated points of ``F`` (every objective minimised, any number
+    of objectives), sorted by the first objective, then the next, ...
+
+    Only ``feasible`` points compete (all points when ``None``). Values are compared at 12
+    significant digits: the same design at another batch size can differ from itself in
+    the last bits of its throughput, which must not make it a front point. Duplicates keep
+    their first index (see :func:`pareto_mask`).
+
+    Args:
+        F: ``(n, k)`` minimised objective values.
+        feasible: optional ``(n,)`` boolean mask.
+
+    Returns:
+        ``(m,)`` int indices into ``F``.
+
+    Example:
+        >>> nondominated_indices([[2, 1, 5], [1, 2, 5], [1, 2, 6], [2, 2, 1]]).tolist()
+        [1, 0, 3]
+    """
+    F = _objectives(F)
+    candidates = np.arange(len(F))
+    if feasible is not None:
+        candidates = candidates[np.asarray(feasible, dtype=bool).ravel()]
+    front = candidates[pareto_mask(_significant(F[candidates]))]
+    return front[np.lexsort(F[front].T[::-1])]
 
 
 def _significant(values: np.ndarray, digits: int = 12) -> np.ndarray:

@@ -11,6 +11,7 @@ from ssropt.pareto import (
     hypervolume,
     igd_plus,
     latency_throughput_front,
+    nondominated_indices,
     pareto_mask,
     throughput_gain_at_latency,
 )
@@ -142,3 +143,16 @@ def test_throughputs_equal_to_twelve_digits_do_not_make_a_second_front_point():
     assert latency_throughput_front(latency, throughput).tolist() == [0]
     # a real difference in the 11th digit still counts
     assert latency_throughput_front(latency, [7807336981676.0, 7807336981776.0]).tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_nondominated_indices_in_3d_match_brute_force_sorted_by_each_objective(seed) -> None:
+    rng = np.random.default_rng(seed)
+    F = rng.integers(0, 6, size=(80, 3)).astype(float)
+    feasible = rng.random(80) < 0.8
+    got = nondominated_indices(F, feasible)
+    candidates = np.flatnonzero(feasible)
+    want = candidates[brute_force_mask(F[candidates])]
+    assert sorted(got.tolist()) == sorted(want.tolist())
+    rows = [tuple(F[i]) for i in got]
+    assert rows == sorted(rows)

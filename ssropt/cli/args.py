@@ -235,6 +235,9 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     sp.add_argument("--group", default="none", help="node grouping: none (default), qkv, attention")
     sp.add_argument("--no-repair", action="store_true", help="evaluate genomes without repair")
     add_configurator_argument(sp)
+    sp.add_argument("--objectives", default="latency,throughput",
+                    help="the objectives searched: latency,throughput (default) or "
+                    "latency,throughput,energy (energy per image, minimised)")
     se = p.add_argument_group("search")
     se.add_argument("--strategy", default="nsga2", help="nsga2 (default), optuna-nsga2, tpe, random, qmc, gp, exhaustive")
     limit = se.add_mutually_exclusive_group()
@@ -292,7 +295,7 @@ def config_from_args(args: argparse.Namespace):
     from ssropt.api import check_config
     from ssropt.engine.study import StudyConfig
     from ssropt.objectives.design_file import load_design
-    from ssropt.spaces import SpaceOptions, group_preset, parse_batch_sizes
+    from ssropt.spaces import ObjectiveSet, SpaceOptions, group_preset, parse_batch_sizes
     from ssropt.strategies import available_strategies, space_size
 
     workload = workload_from_args(args)
@@ -311,6 +314,7 @@ def config_from_args(args: argparse.Namespace):
         power_cap_w=args.power_cap,
         groups=group_preset(args.group),
         repair=not args.no_repair,
+        objectives=ObjectiveSet.parse(args.objectives).keys,
     )
     budget = None if args.time_limit else (args.budget or 2000)
     config = StudyConfig(

@@ -1,4 +1,5 @@
-"""``ssropt front``: print or export the latency-throughput Pareto front of a study.
+"""``ssropt front``: print or export the Pareto front of a study (latency-throughput, or
+latency-throughput-energy in a three-objective study).
 
 ``--csv F`` and ``--json F`` write the front (``-``: standard output, and the table is
 not printed), ``--all`` every COMPLETE trial instead (feasible or not, with ``feasible``,
@@ -21,7 +22,8 @@ HTML_SUFFIXES = (".html", ".htm")
 def add_command(sub) -> None:
     """Register ``front`` on the ``ssropt`` sub-command parser."""
     front = sub.add_parser("front", help="print or export a study's Pareto front",
-                           description="The latency-throughput Pareto front of a study.")
+                           description="The Pareto front of a study over its objectives "
+                           "(latency and throughput, and energy per image when searched).")
     add_study_arguments(front)
     front.add_argument("--csv", metavar="F.csv", help="write the front as CSV (- for standard output)")
     front.add_argument("--json", metavar="F.json", help="write the front as JSON (- for standard output)")
@@ -60,7 +62,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         outputs.append(json_output(exported, args.json))
     if args.plot and not html:
-        outputs.append(plot_output({args.study_name: rows}, args.plot, title=config_summary(config)))
+        outputs.append(plot_output({args.study_name: rows}, args.plot, title=config_summary(config),
+                                   objectives=config.objectives))
     with staged_outputs():
         write_outputs(outputs)
         if html:
@@ -72,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     if not rows and args.batch is not None:
         print(_no_design_at_batch(study, config, args.batch))
     else:
-        print(format_front(rows))
+        print(format_front(rows, config.objectives))
     if args.all and (args.csv or args.json):
         print(f"exported {len(exported)} trials ({len(rows)} on the front)", file=sys.stderr)
     return 0

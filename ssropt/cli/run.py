@@ -59,5 +59,5 @@ def run_and_report(study, config, args, storage_url: str, name: str, budget=None
         f"{summary.seconds:.1f} s ({summary.model_seconds:.1f} s in the model)",
         file=sys.stderr,
     )
-    print(format_front(front_rows(study)))
+    print(format_front(front_rows(study), config.objectives))
     return 0

@@ -153,7 +153,7 @@ class Generations:
             names = self._constraint_names()
             ordered = [by_individual[i] for i in expected]
             genomes.append(np.array([t.system_attrs[GENOME_KEY] for t in ordered], dtype=np.int64))
-            F.append(np.array([[t.values[0], -t.values[1]] for t in ordered], dtype=float))
+            F.append(self.space.objectives.minimised([t.values for t in ordered]))
             G.append(
                 np.array(
                     [stored_constraints(t.system_attrs, names) for t in ordered], dtype=float
@@ -162,7 +162,7 @@ class Generations:
             parts.append(None)
         return (
             np.concatenate(genomes).reshape(-1, self.space.n_genes),
-            np.concatenate(F).reshape(-1, 2),
+            np.concatenate(F).reshape(-1, self.space.objectives.count),
             np.concatenate(G),
             parts,
         )

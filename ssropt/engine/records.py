@@ -8,7 +8,9 @@ dashboard loads every trial of a study in one request, so every byte counts ~10,
   must share one; none in the sequential and spatial spaces, whose assignment is fixed)
   and, when accelerators are searched rather than configured, ``acc<a>_<param>`` of each
   used accelerator;
-* **values** -- (latency_s, throughput_ops_per_s), named by the study's metric names;
+* **values** -- the searched objectives as measured (``latency_s``,
+  ``throughput_ops_per_s`` and, in a three-objective study, ``energy_j_per_image``: the
+  space's :class:`~ssropt.spaces.ObjectiveSet`), named by the study's metric names;
 * **constraints** -- the model's ``used - budget`` values (feasible when all ``<= 0``), as
   Optuna's list-valued ``constraints`` attribute in the order of the study user attribute
   :data:`CONSTRAINT_NAMES_KEY` (see :mod:`ssropt.storage`);
@@ -60,6 +62,7 @@ def trial_records(
     searched = space.param_names[: space.n_param_genes]
     configured = space.param_names if space.configurator is not None else ()
     totals = ev.resources()
+    values = space.objectives.minimised(result.F)  # F's columns back as measured
     names = list(result.constraint_names)
     start, complete = evaluated if evaluated is not None else (None, None)
     records = []
@@ -93,7 +96,7 @@ def trial_records(
             TrialRecord(
                 params=params,
                 distributions={k: distributions[k] for k in params},
-                values=(float(ev.latency_s[i]), float(ev.throughput_ops_per_s[i])),
+                values=tuple(float(v) for v in values[i]),
                 constraints={n: float(result.G[i, c]) for c, n in enumerate(names)},
                 user_attrs=user,
                 system_attrs={

@@ -4,9 +4,10 @@ The settings (:class:`StudyConfig`) live in the study's user attributes, one rea
 attribute each, so ``ssropt resume`` needs only the storage and the study name and any
 Optuna tool can read them.  Every evaluated design is one COMPLETE trial whose params
 are the decoded design (batch, accelerator of each node, each accelerator's
-parameters), whose values are (latency, throughput), whose constraints are the model's
-``used - budget`` values, and whose user attributes carry resources, energy, strategy
-and generation.  The strategy checkpoint is a study system attribute, written in the
+parameters), whose values are the searched objectives (latency, throughput and, when
+the space options ask for it, energy per image: :class:`ssropt.spaces.ObjectiveSet`),
+whose constraints are the model's ``used - budget`` values, and whose user attributes
+carry resources, energy, strategy and generation.  The strategy checkpoint is a study system attribute, written in the
 same batch as the plan of the generation asked from it (see :mod:`ssropt.engine.worker`):
 plain JSON data (:meth:`ssropt.strategies.base.Strategy.state_dict`), nothing pickled.
 Trial records are :mod:`.records`, the checkpoint attribute :mod:`.checkpoint`.
@@ -14,10 +15,8 @@ Trial records are :mod:`.records`, the checkpoint attribute :mod:`.checkpoint`.
 
 from __future__ import annotations
 
-import dataclasses
-
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import optuna
@@ -26,7 +25,7 @@ from ssropt.errors import SsroptError
 from ssropt.objectives.models import MODEL_VERSION, CostModel
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.spec import workload_from_spec
-from ssropt.spaces import DIRECTIONS, OBJECTIVE_NAMES, Space, SpaceOptions
+from ssropt.spaces import ObjectiveSet, Space, SpaceOptions
 from ssropt.storage import StudyNameTaken, backend_for, load_study
 
 logger = logging.getLogger(__name__)
@@ -78,10 +77,17 @@ class StudyConfig:
             config = cls(**{k: v for k, v in values.items() if k in known})
             if not isinstance(config.workload, dict):
                 raise TypeError(f"workload {config.workload!r} is not an object")
-            # every option in today's form: an older study gains later options' defaults
-            return dataclasses.replace(config, space=SpaceOptions.from_dict(config.space).to_dict())
+            # the space options read back whole: options added since an older study was
+            # created (a power cap, the objectives) take the defaults it was searched with
+            space = SpaceOptions.from_dict(config.space).to_dict()
+            return replace(config, space=space)
         except (TypeError, ValueError, AttributeError, KeyError) as error:
             raise StudyError(f"study {study_name!r}: its settings cannot be read ({error})") from None
+
+    @property
+    def objectives(self) -> ObjectiveSet:
+        """The objectives the study searches (a space option; two in older studies)."""
+        return SpaceOptions.from_dict(self.space).objective_set
 
     def build_space(self) -> Space:
         workload = workload_from_spec(self.workload)
@@ -149,8 +155,9 @@ def load_ssropt_study(storage, study_name: str) -> tuple[optuna.Study, StudyConf
     if missing:
         raise StudyError(incomplete_message(study_name, missing))
     config = StudyConfig.from_attrs(user, study_name)
-    if tuple(d.name.lower() for d in backend.directions(study_id)) != DIRECTIONS:
-        raise StudyError(f"study {study_name!r} has directions other than {DIRECTIONS}")
+    directions = config.objectives.directions
+    if tuple(d.name.lower() for d in backend.directions(study_id)) != directions:
+        raise StudyError(f"study {study_name!r} has directions other than {directions}")
     return load_study(storage, study_name), config
 
 
@@ -192,7 +199,8 @@ def create_ssropt_study(storage, study_name: str, config: StudyConfig) -> optuna
     settings = sorted(k[len(CONFIG_PREFIX):] for k in attrs)
     try:
         backend.create_study(
-            study_name, DIRECTIONS, OBJECTIVE_NAMES, attrs, {SETTINGS_KEY: settings}
+            study_name, config.objectives.directions, config.objectives.names, attrs,
+            {SETTINGS_KEY: settings},
         )
     except StudyNameTaken:
         raise StudyError(taken) from None
@@ -205,5 +213,5 @@ def config_summary(config: StudyConfig) -> str:
     return (
         f"{name} on {config.platform} {config.dtype} ({config.cost_model}), space "
         f"{config.space.get('family')}, strategy {config.strategy}, seed {config.seed}, "
-        f"budget {config.budget}"
+        f"budget {config.budget}, objectives {config.objectives.text()}"
     )

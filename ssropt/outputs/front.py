@@ -1,8 +1,9 @@
 """The Pareto front of a stored study: rows, table, CSV and JSON (plots: :mod:`.plots`).
 
-The front is computed here from the stored trials (feasible, COMPLETE), over latency
-(lower is better) and throughput (higher is better), never through Optuna's
-``best_trials`` which is slow on large studies.  Rows are :mod:`.rows`; :func:`all_rows`
+The front is computed here from the stored trials (feasible, COMPLETE), over the study's
+objectives (latency, lower is better, and throughput, higher is better; and energy per
+image, lower is better, in a three-objective study: the non-dominated set in three
+dimensions), never through Optuna's ``best_trials`` which is slow on large studies.  Rows are :mod:`.rows`; :func:`all_rows`
 adds every other COMPLETE trial, feasible or not.  Every file is written all
 or nothing (:mod:`ssropt.outputs.files`), where ``-`` is standard output.
 """
@@ -28,10 +29,12 @@ from ssropt.outputs.rows import (
     assignment_summary,
     flat_row,
     status_fields,
+    study_objectives,
     trial_feasible,
     trial_row,
 )
-from ssropt.pareto import latency_throughput_front
+from ssropt.pareto import nondominated_indices
+from ssropt.spaces import ObjectiveSet
 
 __all__ = [
     "FRONT_FIELDS", "all_rows", "assignment_summary", "check_output_path", "csv_output", "feasible_trials",
@@ -58,13 +61,13 @@ def feasible_trials(study: optuna.Study, batch: int | None = None) -> list[optun
 
 
 def front_trials(study: optuna.Study, batch: int | None = None) -> list[optuna.trial.FrozenTrial]:
-    """The feasible latency-throughput front's trials, by latency."""
+    """The trials of the feasible front over the study's objectives, by latency (then
+    throughput, energy)."""
     trials = feasible_trials(study, batch)
     if not trials:
         return []
-    latency = np.array([t.values[0] for t in trials])
-    throughput = np.array([t.values[1] for t in trials])
-    return [trials[int(i)] for i in latency_throughput_front(latency, throughput)]
+    F = study_objectives(study).minimised([t.values for t in trials])
+    return [trials[int(i)] for i in nondominated_indices(F)]
 
 
 def front_genomes(study: optuna.Study, batch: int | None = None) -> dict[int, list[int]]:
@@ -92,14 +95,26 @@ def all_rows(study: optuna.Study, batch: int | None = None) -> list[dict]:
     ]
 
 
-def format_front(rows: list[dict]) -> str:
+#: how each objective is printed: column head, unit conversion, format
+OBJECTIVE_COLUMNS = {
+    "latency_s": ("latency_ms", lambda s: s * 1e3, ".4f"),
+    "throughput_ops_per_s": ("GOPS", lambda ops: ops / 1e9, ".1f"),
+    "energy_j_per_image": ("mJ/image", lambda j: j * 1e3, ".4f"),
+}
+
+
+def format_front(rows: list[dict], objectives: ObjectiveSet = ObjectiveSet()) -> str:
+    """The front as a text table: trial, one column per objective, then the rest."""
     if not rows:
         return "no feasible design in this study yet"
-    head = ["trial", "latency_ms", "GOPS", "images/s", "W", "images/s/W", "batch", "accs",
-            "accelerator groups"]
+    columns = [OBJECTIVE_COLUMNS[name] for name in objectives.names]
+    head = ["trial", *(c[0] for c in columns), "images/s", "W", "images/s/W", "batch",
+            "accs", "accelerator groups"]
     body = [
         [
-            str(r["trial"]), f"{r['latency_s'] * 1e3:.4f}", f"{r['throughput_ops_per_s'] / 1e9:.1f}",
+            str(r["trial"]),
+            *(_maybe(None if r.get(name) is None else unit(r[name]), spec)
+              for name, (_, unit, spec) in zip(objectives.names, columns)),
             f"{r['images_per_s']:.1f}", _maybe(r.get("power_w"), ".1f"),
             _maybe(r.get("images_per_s_per_w"), ".2f"), str(r["batch"]), str(r["n_accelerators"]),
             r["groups"],

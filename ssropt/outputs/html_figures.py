@@ -44,6 +44,9 @@ class FrontSeries:
     rows: list[dict]
     cloud: tuple[np.ndarray, np.ndarray] | None = None  # (latency_s, throughput) arrays
     keys: list[str] = field(default_factory=list)  # one per row, set by the report
+    #: join the points by a staircase in the latency-throughput view: a front over more
+    #: objectives than the view shows is no staircase in it
+    staircase: bool = True
 
 
 @dataclass
@@ -125,9 +128,18 @@ def axis_switch(figure, x_values: Sequence[float], y_values: Sequence[float] | N
     }])
 
 
+#: what a front figure can put on its y axis: the value of a row (None: unknown), the title
+Y_AXES = {
+    "throughput": (lambda r: r["throughput_ops_per_s"] / 1e9, "throughput [GOPS]"),
+    "efficiency": (lambda r: r.get("images_per_s_per_w"), "energy efficiency [images/s/W]"),
+    "energy": (lambda r: _mj(r.get("energy_j_per_image")), "energy per image [mJ]"),
+}
+
+
 def front_figure(series: list[FrontSeries], y_of: str = "throughput", title: str = ""):
-    """Latency against throughput (``y_of="throughput"``, GOPS) or energy efficiency
-    (``"efficiency"``, images/s/W) of every series, with hover and the axis switch."""
+    """Latency against throughput (``y_of="throughput"``, GOPS), energy efficiency
+    (``"efficiency"``, images/s/W) or energy per image (``"energy"``, mJ) of every
+    series, with hover and the axis switch."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -146,19 +158,19 @@ def front_figure(series: list[FrontSeries], y_of: str = "throughput", title: str
         if not s.rows:
             continue
         x = [r["latency_s"] * 1e3 for r in s.rows]
-        if y_of == "throughput":
-            y = [r["throughput_ops_per_s"] / 1e9 for r in s.rows]
-        else:
-            y = [np.nan if r.get("images_per_s_per_w") is None else r["images_per_s_per_w"]
-                 for r in s.rows]
+        y_value = Y_AXES[y_of][0]
+        y = [np.nan if y_value(r) is None else y_value(r) for r in s.rows]
         xs += x
         ys += [v for v in y if np.isfinite(v)]
         color = COLORS[k % len(COLORS)]
-        fig.add_trace(go.Scatter(
-            x=x, y=y, mode="lines", hoverinfo="skip", showlegend=False,
-            line={"shape": "hv" if y_of == "throughput" else "linear", "color": color,
-                  "width": 1, "dash": ("solid", "dash", "dot", "dashdot")[k % 4]}, opacity=0.6,
-        ))
+        staircase = y_of == "throughput" and s.staircase
+        if staircase or y_of == "efficiency":
+            fig.add_trace(go.Scatter(
+                x=x, y=y, mode="lines", hoverinfo="skip", showlegend=False,
+                line={"shape": "hv" if staircase else "linear", "color": color,
+                      "width": 1, "dash": ("solid", "dash", "dot", "dashdot")[k % 4]},
+                opacity=0.6,
+            ))
         labelled = total <= MAX_LABELLED and all("batch" in r for r in s.rows)
         fig.add_trace(go.Scatter(
             x=x, y=y, mode="markers+text" if labelled else "markers",
@@ -170,7 +182,7 @@ def front_figure(series: list[FrontSeries], y_of: str = "throughput", title: str
             marker={"symbol": SYMBOLS[k % len(SYMBOLS)], "size": 9 + 3 * (len(series) - 1 - k),
                     "color": color, "line": {"width": 1.6, "color": color}},
         ))
-    y_title = "throughput [GOPS]" if y_of == "throughput" else "energy efficiency [images/s/W]"
+    y_title = Y_AXES[y_of][1]
     legend = {"orientation": "h", "yanchor": "top", "y": -0.14, "x": 0}
     if total <= MAX_LABELLED:
         legend["title"] = {"text": "point labels: batch/accelerators", "side": "top left",

@@ -1,5 +1,10 @@
 """Front plots: latency against throughput of one or more fronts, as PNG (matplotlib).
 
+A three-objective front (latency, throughput, energy) is shown in the same latency-
+throughput view with every point coloured by its energy per image (a colour bar beside
+the plot) and no staircase line: points that look dominated in this view are better in
+energy.
+
 Axes are logarithmic with plain round ticks in ms and GOPS (:mod:`.axes`); every front
 has its own marker, colour and line style, drawn hollow and a little larger the earlier
 it is listed, so fronts that share points stay visible; front points are labelled
@@ -17,6 +22,7 @@ import numpy as np
 
 from ssropt.outputs.axes import plain_log_axis
 from ssropt.outputs.files import Output, figure_output, write_outputs
+from ssropt.spaces import ObjectiveSet
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 LINESTYLES = ("-", "--", "-.", ":")
@@ -43,18 +49,25 @@ def point_label(row: dict) -> str:
     return f"{row['batch']}/{row['n_accelerators']}"
 
 
-def plot_fronts(fronts: dict[str, list[dict]], path: str | Path, title: str = "") -> None:
+#: how an objective beyond latency and throughput colours the points: label, unit conversion
+COLOUR_SCALES = {"energy_j_per_image": ("energy per image [mJ]", 1e3)}
+
+
+def plot_fronts(fronts: dict[str, list[dict]], path: str | Path, title: str = "",
+                objectives: ObjectiveSet = ObjectiveSet()) -> None:
     """Latency vs throughput of one or more fronts (log axes), written all or nothing (PNG,
-    PDF or SVG by the file name's extension)."""
-    write_outputs([plot_output(fronts, path, title)])
+    PDF or SVG by the file name's extension); a third objective colours the points."""
+    write_outputs([plot_output(fronts, path, title, objectives)])
 
 
-def plot_output(fronts: dict[str, list[dict]], path: str | Path, title: str = "") -> Output:
+def plot_output(fronts: dict[str, list[dict]], path: str | Path, title: str = "",
+                objectives: ObjectiveSet = ObjectiveSet()) -> Output:
     """The :class:`~ssropt.outputs.files.Output` of :func:`plot_fronts`."""
-    return figure_output(path, lambda: front_figure(fronts, title))
+    return figure_output(path, lambda: front_figure(fronts, title, objectives))
 
 
-def front_figure(fronts: dict[str, list[dict]], title: str = ""):
+def front_figure(fronts: dict[str, list[dict]], title: str = "",
+                 objectives: ObjectiveSet = ObjectiveSet()):
     """The matplotlib figure of :func:`plot_fronts` (the caller saves and closes it)."""
     import matplotlib
 
@@ -64,6 +77,8 @@ def front_figure(fronts: dict[str, list[dict]], title: str = ""):
     shown = {label: rows for label, rows in fronts.items() if rows}
     fig, ax = plt.subplots(figsize=(7.2, 5.2), dpi=PNG_DPI)
     total = sum(len(rows) for rows in shown.values())
+    colour_by = objectives.names[2] if objectives.count > 2 else None
+    colours, norm = _colours(shown, colour_by)
     all_lat, all_thr = [], []
     for k, (label, rows) in enumerate(shown.items()):
         lat = np.array([r["latency_s"] for r in rows]) * 1e3
@@ -71,13 +86,21 @@ def front_figure(fronts: dict[str, list[dict]], title: str = ""):
         all_lat += lat.tolist()
         all_thr += thr.tolist()
         color = f"C{k % 10}"
-        ax.step(lat, thr, where="post", color=color, alpha=0.55, linewidth=1.0,
-                linestyle=LINESTYLES[k % len(LINESTYLES)], zorder=2)
-        ax.scatter(lat, thr, label=f"{label} ({len(rows)} point{'s' if len(rows) > 1 else ''})", **style(k, len(shown)))
+        marker = style(k, len(shown))
+        if colour_by is None:
+            ax.step(lat, thr, where="post", color=color, alpha=0.55, linewidth=1.0,
+                    linestyle=LINESTYLES[k % len(LINESTYLES)], zorder=2)
+        else:
+            marker.update(c=colours[label], norm=norm, cmap="viridis")
+            marker.pop("facecolors")
+            marker.pop("edgecolors")
+        points = ax.scatter(lat, thr, label=f"{label} ({len(rows)} point{'s' if len(rows) > 1 else ''})", **marker)
         if total <= MAX_LABELLED:
             for x, y, row in zip(lat, thr, rows):
                 ax.annotate(point_label(row), (x, y), xytext=(5, -9), textcoords="offset points",
                             fontsize=6.5, color=color)
+    if colour_by is not None and all_lat:
+        fig.colorbar(points, ax=ax, label=COLOUR_SCALES[colour_by][0], pad=0.02)
     if all_lat:
         plain_log_axis(ax, "x", all_lat)
         plain_log_axis(ax, "y", all_thr)
@@ -93,3 +116,19 @@ def front_figure(fronts: dict[str, list[dict]], title: str = ""):
     if title:
         ax.set_title(title, fontsize=9)
     return fig
+
+
+def _colours(fronts: dict[str, list[dict]], name: str | None) -> tuple[dict, object]:
+    """Per front, the colour values of its points (``name`` converted to its plot unit,
+    a missing value as NaN), and one colour scale over every front."""
+    if name is None:
+        return {}, None
+    from matplotlib.colors import Normalize
+
+    scale = COLOUR_SCALES[name][1]
+    out = {
+        label: np.array([np.nan if r.get(name) is None else r[name] * scale for r in rows], dtype=float)
+        for label, rows in fronts.items()
+    }
+    finite = np.concatenate([v[np.isfinite(v)] for v in out.values()] or [np.zeros(0)])
+    return out, Normalize(*(finite.min(), finite.max()) if len(finite) else (0.0, 1.0))

@@ -27,8 +27,9 @@ from ssropt.outputs.front import feasible_trials, front_trials
 from ssropt.outputs.gantt import schedule_data
 from ssropt.outputs.html_figures import Curve, FrontSeries, curves_figure
 from ssropt.outputs.html_page import HtmlReport
-from ssropt.outputs.rows import StudyLayout, trial_row
-from ssropt.pareto import hypervolume, latency_throughput_front
+from ssropt.outputs.rows import StudyLayout, study_objectives, trial_row
+from ssropt.pareto import hypervolume, nondominated_indices
+from ssropt.spaces import ObjectiveSet
 
 #: the most schedules a report embeds (about 5-40 KB each)
 MAX_SCHEDULES = 40
@@ -43,7 +44,9 @@ def rows_of_genomes(config: StudyConfig, genomes: Sequence[Sequence[int]]) -> li
     space = config.build_space()
     result = space.evaluate(np.asarray(genomes, dtype=np.int64))
     names = list(result.constraint_names)
-    view = StudyLayout(tuple(names), record_layout(space, names)[ASSIGNMENT_PARAMS_KEY])
+    view = StudyLayout(
+        tuple(names), record_layout(space, names)[ASSIGNMENT_PARAMS_KEY], space.objectives
+    )
     rows = []
     for record in trial_records(space, result, 0, 0):
         trial = optuna.trial.create_trial(
@@ -124,9 +127,11 @@ def add_fronts(report: HtmlReport, fronts: list[tuple[str, StudyConfig, list[dic
     return series
 
 
-def hypervolume_curve(trials: list[optuna.trial.FrozenTrial], feasible: set[int]) -> Curve:
+def hypervolume_curve(trials: list[optuna.trial.FrozenTrial], feasible: set[int],
+                      objectives: ObjectiveSet = ObjectiveSet()) -> Curve:
     """Hypervolume of the feasible front of the first n trials (by number), as a fraction
-    of the final one, at every generation's end (or every 100 trials)."""
+    of the final one, at every generation's end (or every 100 trials), over the study's
+    objectives (see :func:`hypervolume_reference`)."""
     trials = sorted(trials, key=lambda t: t.number)
     ends, last = [], None
     for k, t in enumerate(trials):
@@ -135,33 +140,51 @@ def hypervolume_curve(trials: list[optuna.trial.FrozenTrial], feasible: set[int]
             ends.append(k)
         last = generation
     ends.append(len(trials))
-    points = np.array([[t.values[0], t.values[1]] for t in trials]).reshape(-1, 2)
+    F = objectives.minimised([t.values for t in trials])
     ok = np.array([t.number in feasible for t in trials], dtype=bool)
-    reference = np.array([1.1 * points[ok, 0].max(), 0.0]) if ok.any() else None
+    reference = hypervolume_reference(F[ok], objectives) if ok.any() else None
     volumes = []
     for end in ends:
         mask = ok[:end]
         if reference is None or not mask.any():
             volumes.append(0.0)
             continue
-        chosen = points[:end][mask]
-        front = chosen[latency_throughput_front(chosen[:, 0], chosen[:, 1])]
-        volumes.append(hypervolume(np.column_stack([front[:, 0], -front[:, 1]]), reference))
+        chosen = F[:end][mask]
+        volumes.append(hypervolume(chosen[nondominated_indices(chosen)], reference))
     final = volumes[-1] or 1.0
     fractions = [v / final for v in volumes]
     return Curve("this study", ends, fractions, fractions, fractions)
+
+
+def hypervolume_reference(F: np.ndarray, objectives: ObjectiveSet) -> np.ndarray:
+    """The reference point of a study's hypervolume in minimised ``F``: 1.1 x the worst
+    value of every minimised objective (latency, energy), 0 for a maximised one
+    (``-throughput``)."""
+    worst = np.where(np.isfinite(F), F, np.nan)
+    return np.where(objectives.signs > 0, 1.1 * np.nanmax(worst, axis=0), 0.0)
+
+
+def _reference_text(objectives: ObjectiveSet) -> str:
+    """``[latency, -throughput] against [1.1 x the worst feasible latency, 0]`` (and
+    energy)."""
+    axes = [name if o.sign > 0 else f"-{name}" for name, o in zip(objectives.keys, objectives.objectives)]
+    point = [f"1.1 x the worst feasible {name}" if o.sign > 0 else "0"
+             for name, o in zip(objectives.keys, objectives.objectives)]
+    return f"[{', '.join(axes)}] against [{', '.join(point)}]"
 
 
 def write_study_report(study: optuna.Study, config: StudyConfig, path: str | Path,
                        batch: int | None = None) -> None:
     """The HTML report of a study (module docstring) to ``path``."""
     layout = StudyLayout.of(study)
+    objectives = study_objectives(study)
     front = front_trials(study, batch)
     feasible = feasible_trials(study, batch)
     on_front = {t.number for t in front}
     others = [t for t in feasible if t.number not in on_front]
     cloud = (np.array([t.values[0] for t in others]), np.array([t.values[1] for t in others]))
-    series = FrontSeries(study.study_name, [trial_row(t, layout) for t in front], cloud)
+    series = FrontSeries(study.study_name, [trial_row(t, layout) for t in front], cloud,
+                         staircase=objectives.count == 2)
     complete = [t for t in study.get_trials(deepcopy=False,
                                            states=(optuna.trial.TrialState.COMPLETE,))
                 if t.values is not None and (batch is None or t.params.get("batch") == batch)]
@@ -174,6 +197,9 @@ def write_study_report(study: optuna.Study, config: StudyConfig, path: str | Pat
     )
     report.heading("Latency-throughput front")
     report.fronts([series], title=f"{study.study_name}{scope}")
+    if "energy_j_per_image" in objectives.names:
+        report.heading("Latency-energy view of the front")
+        report.fronts([series], y_of="energy", title="energy per image of the front designs")
     report.heading("Energy efficiency of the front")
     report.fronts([series], y_of="efficiency", title="images/s per W of the front designs")
     report.schedule_section()
@@ -185,9 +211,8 @@ def write_study_report(study: optuna.Study, config: StudyConfig, path: str | Pat
         report.heading("Hypervolume against evaluations")
         report.paragraph(
             "Hypervolume of the feasible front found after each generation, as a fraction of "
-            "the final front's, in [latency, -throughput] against [1.1 x the worst feasible "
-            "latency, 0].")
-        curve = hypervolume_curve(complete, {t.number for t in feasible})
+            f"the final front's, in {_reference_text(objectives)}.")
+        curve = hypervolume_curve(complete, {t.number for t in feasible}, objectives)
         report.figure(curves_figure([curve], "evaluated designs", False, HV_TARGETS,
                                     title="hypervolume of the front so far / final"))
     report.heading("Front designs")

@@ -44,6 +44,7 @@ from ssropt.engine.records import (
     CONSTRAINT_NAMES_KEY,
     accelerators_text,
 )
+from ssropt.spaces import ObjectiveSet
 from ssropt.storage import CONSTRAINTS_KEY, LEGACY_CONSTRAINT_PREFIX, constraint_values
 
 #: the fields of every row, in export order
@@ -66,17 +67,28 @@ class StudyLayout:
     ``constraint_names``: the names of the stored constraint list, in order (``None`` for
     studies written before the list: their constraints carry their names);
     ``assignment_params``: node -> the param holding its accelerator, or the fixed
-    accelerator (``None``: every node has an ``acc_of_<node>`` param).
+    accelerator (``None``: every node has an ``acc_of_<node>`` param);
+    ``objectives``: what the trial values are (the study's metric names).
     """
 
     constraint_names: tuple[str, ...] | None = None
     assignment_params: dict[str, str | int] | None = None
+    objectives: ObjectiveSet = ObjectiveSet()
 
     @classmethod
     def of(cls, study: optuna.Study) -> StudyLayout:
         attrs = study.user_attrs
         names = attrs.get(CONSTRAINT_NAMES_KEY)
-        return cls(None if names is None else tuple(names), attrs.get(ASSIGNMENT_PARAMS_KEY))
+        return cls(
+            None if names is None else tuple(names),
+            attrs.get(ASSIGNMENT_PARAMS_KEY),
+            study_objectives(study),
+        )
+
+
+def study_objectives(study: optuna.Study) -> ObjectiveSet:
+    """The objectives a study's trial values hold, by its metric names (two when unnamed)."""
+    return ObjectiveSet.from_names(study.metric_names)
 
 
 def trial_feasible(trial: optuna.trial.FrozenTrial) -> bool:
@@ -154,13 +166,15 @@ def trial_row(trial: optuna.trial.FrozenTrial, layout: StudyLayout) -> dict[str,
         k: v for k, v in user.items()
         if isinstance(v, int) and not isinstance(v, bool) and k not in _NOT_RESOURCES
     }
+    measured = {"energy_j_per_image": user.get("energy_j_per_image")}
+    measured.update(zip(layout.objectives.names, trial.values))
     return {
         "trial": trial.number,
-        "latency_s": trial.values[0],
-        "throughput_ops_per_s": trial.values[1],
+        "latency_s": measured["latency_s"],
+        "throughput_ops_per_s": measured["throughput_ops_per_s"],
         "images_per_s": images,
         "power_w": power,
-        "energy_j_per_image": user.get("energy_j_per_image"),
+        "energy_j_per_image": measured["energy_j_per_image"],
         "images_per_s_per_w": efficiency,
         "batch": trial.params.get("batch"),
         "n_accelerators": user.get("n_accelerators", len(set(assignment.values()))),

@@ -106,7 +106,8 @@ class Strategy(ABC):
             genomes: ``(n, n_genes)`` the *repaired* genomes that were evaluated; ``n`` may
                 be smaller than the number asked (the loop truncates the last generation
                 to its budget): the first ``n`` asked genomes were evaluated.
-            F: ``(n, 2)`` minimised objectives ``[latency, -throughput]``.
+            F: ``(n, k)`` minimised objectives, one column per objective of the space
+                (``[latency, -throughput]``, then energy when searched).
             G: ``(n, m)`` constraint values, ``<= 0`` feasible.
         """
         if self._asked is None:
@@ -123,9 +124,10 @@ class Strategy(ABC):
             )
         if n > self._asked:
             raise SsroptError(f"told {n} genomes but only {self._asked} were asked")
-        if F.shape != (n, 2) or G.ndim != 2 or G.shape[0] != n:
+        k = self.space.objectives.count
+        if F.shape != (n, k) or G.ndim != 2 or G.shape[0] != n:
             raise SsroptError(
-                f"told F {F.shape} and G {G.shape} do not match {n} genomes (want (n, 2), (n, m))"
+                f"told F {F.shape} and G {G.shape} do not match {n} genomes (want (n, {k}), (n, m))"
             )
         self._tell(genomes, F, G, self._asked)
         self._asked = None

@@ -64,7 +64,7 @@ from optuna.trial import TrialState, create_trial
 
 from ssropt.errors import SsroptError
 from ssropt.spaces.optuna_adapter import genome_distributions, genome_params, suggest_genome
-from ssropt.spaces.space import DIRECTIONS, Space
+from ssropt.spaces.space import Space
 from ssropt.strategies.base import (
     Strategy,
     constraint_names,
@@ -150,7 +150,9 @@ class OptunaStrategy(Strategy):
         storage = InMemoryStorage()
         with _quiet_optuna():
             study = optuna.create_study(
-                storage=storage, sampler=self._generation_sampler(), directions=list(DIRECTIONS)
+                storage=storage,
+                sampler=self._generation_sampler(),
+                directions=list(self.space.objectives.directions),
             )
         self._memory, self._study = storage, study
         self._memory_id = storage.get_study_id_from_name(study.study_name)
@@ -180,7 +182,7 @@ class OptunaStrategy(Strategy):
             )
         if self.aggregate_constraints:
             G = np.maximum(G, 0.0).sum(axis=1, keepdims=True)
-        values = np.column_stack([F[:, 0], -F[:, 1]])  # latency, throughput
+        values = self.space.objectives.minimised(F)  # as measured: throughput maximised
         study = self._study
         with _quiet_optuna():
             for trial, row_values, row_constraints in zip(self._pending, values, G):
@@ -192,7 +194,7 @@ class OptunaStrategy(Strategy):
         told = study.get_trials(deepcopy=False)
         history = self._history
         history["genomes"].append(self._pending_genomes)
-        history["values"].append(np.vstack([values, np.full((n_asked - n, 2), np.nan)]))
+        history["values"].append(np.vstack([values, np.full((n_asked - n, values.shape[1]), np.nan)]))
         history["constraints"].append(np.vstack([G, np.full((n_asked - n, G.shape[1]), np.nan)]))
         history["complete"].append(np.arange(n_asked) < n)
         history["extra"].extend(self._sampler_attrs(told[trial.number]) for trial in self._pending)
@@ -213,7 +215,7 @@ class OptunaStrategy(Strategy):
     def _state(self) -> Any:
         history = self._history
         complete = _concat(history["complete"], (0,), bool)
-        values = _concat(history["values"], (0, 2), float)
+        values = _concat(history["values"], (0, self.space.objectives.count), float)
         constraints = _concat(history["constraints"], (0, len(self._constraint_names)), float)
         return {
             "history": {  # append-only: one row per asked trial
@@ -236,14 +238,15 @@ class OptunaStrategy(Strategy):
         if not len(state["values"]) == len(state["constraints"]) == len(state["trial_attrs"]) == n:
             raise SsroptError(f"strategy {self.name!r}: inconsistent checkpoint (trial counts)")
         complete = np.array([v is not None for v in state["values"]], dtype=bool)
-        values = np.full((n, 2), np.nan)
+        n_objectives = self.space.objectives.count
+        values = np.full((n, n_objectives), np.nan)
         constraints = np.full((n, len(names)), np.nan)
         trials = []
         for i, (genome, row_values, row_constraints, attrs) in enumerate(
             zip(genomes, state["values"], state["constraints"], state["trial_attrs"])
         ):
             if complete[i]:
-                values[i] = float_array(row_values, (2,))
+                values[i] = float_array(row_values, (n_objectives,))
                 constraints[i] = float_array(row_constraints, (len(names),))
             trials.append(
                 create_trial(

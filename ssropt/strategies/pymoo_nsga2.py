@@ -70,10 +70,12 @@ DUPLICATE_VIOLATION = 1e30
 class GenomeProblem(Problem):
     """Bounds and sizes of a space's genomes; evaluation happens outside pymoo."""
 
-    def __init__(self, lower: np.ndarray, upper: np.ndarray, n_constraints: int) -> None:
+    def __init__(
+        self, lower: np.ndarray, upper: np.ndarray, n_constraints: int, n_objectives: int = 2
+    ) -> None:
         super().__init__(
             n_var=len(lower),
-            n_obj=2,
+            n_obj=n_objectives,
             n_ieq_constr=n_constraints,
             xl=np.asarray(lower, dtype=float),
             xu=np.asarray(upper, dtype=float),
@@ -118,7 +120,9 @@ class PymooNsga2(Strategy):
         super().__init__(space, seed, population_size, initial)
         if self.population_size < 2:
             raise SsroptError(f"nsga2 needs a population of at least 2, got {self.population_size}")
-        self._problem = GenomeProblem(space.lower, space.upper, len(constraint_names(space)))
+        self._problem = GenomeProblem(
+            space.lower, space.upper, len(constraint_names(space)), space.objectives.count
+        )
         self._algorithm = self._new_algorithm()
         self._infills: Population | None = None
         self._exhausted = False

@@ -567,6 +567,7 @@ ERRORS_BEFORE_ANY_STORAGE = {
     "too many accelerators": (*RUN, "--min-accelerators", "100"),
     "exhaustive over a huge space": (*RUN, "--strategy", "exhaustive", "--configurator", "none"),
     "population 0": (*RUN, "--population", "0"),
+    "unknown objectives": (*RUN, "--objectives", "latency,energy"),
     "truncated JSON workload": ("run", "--workload", "{tmp}/truncated.json"),
     "broken TOML workload": ("run", "--workload", "{tmp}/broken.toml"),
     "workload with an unknown key": ("run", "--workload", "{tmp}/unknown_key.json"),

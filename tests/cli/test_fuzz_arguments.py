@@ -121,7 +121,9 @@ RUN = command([
     (("--storage",), ["{tmp}/s.log", "sqlite:///{tmp}/s.db"], STORAGES),
     (("--quiet",), [], []),
     (("--power-cap",), ["40", "1e5"], ["1", "1e6", *BAD_FLOATS]),
-], required=(0, 15, 22, 23))
+    (("--objectives",), ["latency,throughput", "latency,throughput,energy"],
+     ["energy", "latency", "", "throughput,latency", "latency,throughput,power", "x" * 300]),
+], required=(0, 15, 22, 23))  # always a (small) budget: the default 2000 is not cheap
 FRONT = command([
     (("--study-name",), ["small"], ["nope", "", "x" * 300]),
     (("--storage",), ["{tmp}/study.log"], STORAGES),

@@ -10,7 +10,14 @@ import pytest
 from ssropt.objectives.models import CostModel
 from ssropt.objectives.platforms import load_platform
 from ssropt.objectives.workloads.zoo import build_model
-from ssropt.spaces import Space, SpaceError, SpaceOptions, group_preset, parse_batch_sizes
+from ssropt.spaces import (
+    ObjectiveError,
+    Space,
+    SpaceError,
+    SpaceOptions,
+    group_preset,
+    parse_batch_sizes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +158,31 @@ def test_power_cap_is_a_constraint_the_front_obeys(model):
     Space(model, SpaceOptions(family="hybrid", power_cap_w=static * 1.5)).check_feasible()
     with pytest.raises(SpaceError, match="power cap"):
         SpaceOptions(power_cap_w=0.0)
+
+
+def test_energy_objective_adds_a_third_column_and_changes_nothing_else(model):
+    two = Space(model, SpaceOptions(family="hybrid", batch_sizes=(1, 6)))
+    three = Space(model, SpaceOptions(family="hybrid", batch_sizes=(1, 6),
+                                      objectives=("latency", "throughput", "energy")))
+    genomes = random_genomes(two, 200)
+    base, result = two.evaluate(genomes), three.evaluate(genomes)
+    assert base.F.shape == (200, 2) and result.F.shape == (200, 3)
+    assert np.array_equal(result.F[:, :2], base.F)
+    assert np.array_equal(result.F[:, 0], result.evaluation.latency_s)
+    assert np.array_equal(result.F[:, 1], -result.evaluation.throughput_ops_per_s)
+    assert np.array_equal(result.F[:, 2], result.evaluation.energy_j_per_image)
+    assert np.array_equal(result.G, base.G) and np.array_equal(result.genomes, base.genomes)
+    assert three.objectives.directions == ("minimize", "maximize", "minimize")
+
+
+def test_objectives_are_a_stored_space_option_two_by_default():
+    options = SpaceOptions(objectives=("latency", "throughput", "energy"))
+    assert SpaceOptions.from_dict(options.to_dict()) == options
+    older = {k: v for k, v in SpaceOptions().to_dict().items() if k != "objectives"}
+    assert SpaceOptions.from_dict(older).objectives == ("latency", "throughput")
+    for wrong in (("energy",), ("throughput", "latency"), ("latency", "throughput", "power")):
+        with pytest.raises(ObjectiveError, match="unknown objectives"):
+            SpaceOptions(objectives=wrong)
 
 
 def test_impossible_options_are_refused(model):
