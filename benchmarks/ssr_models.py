@@ -8,6 +8,8 @@ the studies in a throw-away journal file.
 Run:
     python benchmarks/ssr_models.py                      # budget 5000 per search
     python benchmarks/ssr_models.py --models deit-t --budget 20000 --what compare
+    python benchmarks/ssr_models.py --blocks-only --what compare   # encoder blocks only: the
+        # configured hybrid space (33,120 designs) is enumerated, an exact front; -> *_blocks/
 
 Prints each summary and, as the last line, one JSON object with the output folders.
 """
@@ -35,6 +37,8 @@ def main() -> int:
     parser.add_argument("--budget", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--what", choices=("both", "compare", "platforms"), default="both")
+    parser.add_argument("--blocks-only", action="store_true",
+                        help="the encoder blocks without patch embedding and head (folders *_blocks)")
     args = parser.parse_args()
     written = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,14 +46,17 @@ def main() -> int:
         for model in args.models.split(","):
             common = ["--model", model, "--batch", "1-8", "--budget", str(args.budget),
                       "--seed", str(args.seed), "--storage", storage, "--force", "--quiet"]
+            suffix = "_blocks" if args.blocks_only else ""
+            if args.blocks_only:
+                common.append("--no-embed-head")
             jobs = []
             if args.what in ("both", "compare"):
-                jobs.append(["compare", "--platform", "vck190", "--study-prefix", f"cmp-{model}",
-                             "--out", str(RESULTS / f"compare_{model}")])
+                jobs.append(["compare", "--platform", "vck190", "--study-prefix", f"cmp-{model}{suffix}",
+                             "--out", str(RESULTS / f"compare_{model}{suffix}")])
             if args.what in ("both", "platforms"):
                 jobs.append(["compare-platforms", "--platforms", PLATFORMS,
-                             "--study-prefix", f"plat-{model}",
-                             "--out", str(RESULTS / f"platforms_{model}")])
+                             "--study-prefix", f"plat-{model}{suffix}",
+                             "--out", str(RESULTS / f"platforms_{model}{suffix}")])
             for job in jobs:
                 start = time.perf_counter()
                 code = ssropt_main(job + common)

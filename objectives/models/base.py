@@ -64,6 +64,13 @@ def value_index(values: np.ndarray, given: np.ndarray) -> np.ndarray:
     return np.clip(idx, 0, len(values) - 1)
 
 
+def exact_index(values: np.ndarray, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(index, found)``: where each of ``given`` stands in an ascending value table, and
+    whether it is there exactly (the index is then meaningless where not found)."""
+    idx = np.clip(np.searchsorted(values, given), 0, len(values) - 1)
+    return idx, values[idx] == given
+
+
 def _requested(workload: Workload, platform: Platform, dtype: str = "int8", cost_model: str | None = None) -> str:
     """The cost model name a ``CostModel(...)`` call asks for (the platform's by default)."""
     return cost_model or platform.default_cost_model

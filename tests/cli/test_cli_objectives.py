@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
+from test_cli_study import trial_map  # the same record of a study, one place
 
 from ssropt.cli import main
-from ssropt.engine.records import GENERATION_KEY, GENOME_KEY, INDIVIDUAL_KEY
 from ssropt.engine.runner import run_study
 from ssropt.engine.study import load_ssropt_study
 from ssropt.storage import open_storage
@@ -73,22 +73,6 @@ def complete(storage: Path, name: str) -> list[optuna.trial.FrozenTrial]:
     return load_study(storage, name).get_trials(
         deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
     )
-
-
-def trial_map(storage: Path, name: str) -> dict[int, tuple]:
-    """individual -> (generation, genome, values, params) of the COMPLETE trials."""
-    trials = complete(storage, name)
-    keys = [(t.system_attrs[GENERATION_KEY], t.system_attrs[INDIVIDUAL_KEY]) for t in trials]
-    assert len(set(keys)) == len(keys), "a (generation, individual) is stored twice"
-    return {
-        t.system_attrs[INDIVIDUAL_KEY]: (
-            t.system_attrs[GENERATION_KEY],
-            tuple(t.system_attrs[GENOME_KEY]),
-            tuple(t.values),
-            tuple(sorted(t.params.items())),
-        )
-        for t in trials
-    }
 
 
 def feasible(trial: optuna.trial.FrozenTrial) -> bool:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ssropt.errors import SsroptError
+from ssropt.objectives.models.base import exact_index
 from ssropt.objectives.models.fpga.values import pack
 from ssropt.objectives.models.lockstep.buffers import always_bram, ceil_div
 from ssropt.objectives.models.lockstep.configurator import LockStepConfigurator, Selector, SplitRule
@@ -112,14 +113,10 @@ class FpgaCandidates(WorkloadArrays):
     def lookup(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Alpha and tile (stream) index of ``(n, 5)`` configurations (-1: not a candidate)."""
 
-        def index(values, x):
-            i = np.clip(np.searchsorted(values, x), 0, len(values) - 1)
-            return i, values[i] == x
-
         v = self.values
-        (ai, oa), (bi, ob), (ci, oc) = index(v["a"], params[:, 0]), index(v["b"], params[:, 1]), index(v["c"], params[:, 2])
-        di, od = index(self.dups, params[:, 3])
-        ti, ot = index(self.stream, params[:, 4])
+        (ai, oa), (bi, ob), (ci, oc) = exact_index(v["a"], params[:, 0]), exact_index(v["b"], params[:, 1]), exact_index(v["c"], params[:, 2])
+        di, od = exact_index(self.dups, params[:, 3])
+        ti, ot = exact_index(self.stream, params[:, 4])
         abc = (ci * len(v["b"]) + bi) * len(v["a"]) + ai
         alpha = np.where(oa & ob & oc & od, self._alpha_of[abc, di], -1)
         return alpha, np.where(ot, ti, -1)

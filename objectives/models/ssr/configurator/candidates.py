@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ssropt.objectives.models.base import exact_index
 from ssropt.objectives.models.lockstep.buffers import ceil_div
 from ssropt.objectives.models.lockstep.configurator.workload import WorkloadArrays
 from ssropt.objectives.models.ssr.accelerator import broadcast_and_columns, ssr_layer_cycles
@@ -149,14 +150,10 @@ class Candidates(WorkloadArrays):
     def lookup(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Alpha and tile index of ``(n, 7)`` configurations (-1 where not a candidate)."""
 
-        def index(values, x):
-            i = np.clip(np.searchsorted(values, x), 0, len(values) - 1)
-            return i, values[i] == x
-
         v = self.values
-        (ai, oa), (bi, ob), (ci, oc) = index(v["a"], params[:, 0]), index(v["b"], params[:, 1]), index(v["c"], params[:, 2])
-        di, od = index(self.dups, params[:, 3])
-        (hi, oh), (wi, ow), (vi, ov) = index(v["h1"], params[:, 4]), index(v["w1"], params[:, 5]), index(v["w2"], params[:, 6])
+        (ai, oa), (bi, ob), (ci, oc) = exact_index(v["a"], params[:, 0]), exact_index(v["b"], params[:, 1]), exact_index(v["c"], params[:, 2])
+        di, od = exact_index(self.dups, params[:, 3])
+        (hi, oh), (wi, ow), (vi, ov) = exact_index(v["h1"], params[:, 4]), exact_index(v["w1"], params[:, 5]), exact_index(v["w2"], params[:, 6])
         abc = self._abc_of[ai, bi, ci]
         alpha = np.where(oa & ob & oc & od & (abc >= 0), self._alpha_of[np.maximum(abc, 0), di], -1)
         tile = np.where(oh & ow & ov, self._tile_of[hi, wi, vi], -1)
