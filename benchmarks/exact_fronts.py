@@ -1,5 +1,6 @@
 """How long an exact configured front takes: every distinct (partition, batch) of the
-configured DeiT-T hybrid space enumerated and evaluated, on one core.
+configured DeiT-T hybrid space enumerated and evaluated, on one core (192 tokens, SSR's
+setting, as ``configure_speed.py``; 12 blocks; batch 1-8; VCK190 INT8).
 
 The ``exhaustive`` strategy numbers the designs; chunks of 2,000 (its default population)
 go through ``Space.evaluate`` -- the configurator, the model, repair -- exactly as in a
