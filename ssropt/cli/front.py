@@ -50,8 +50,8 @@ def _run(args: argparse.Namespace) -> int:
     from ssropt.storage import open_storage
 
     html = bool(args.plot) and args.plot.lower().endswith(HTML_SUFFIXES)
-    plot_suffixes = HTML_SUFFIXES if html else FIGURE_SUFFIXES
-    check_destinations([(args.csv, (".csv",)), (args.json, (".json",)), (args.plot, plot_suffixes)])
+    check_destinations([(args.csv, (".csv",)), (args.json, (".json",)),
+                        (args.plot, (*FIGURE_SUFFIXES, *HTML_SUFFIXES))])
     storage = open_storage(args.storage, must_exist=True)
     study, config = load_ssropt_study(storage, args.study_name)
     rows = front_rows(study, batch=args.batch)

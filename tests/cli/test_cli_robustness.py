@@ -105,7 +105,7 @@ def test_a_platform_toml_with_latin_1_bytes_is_one_line(tmp_path):
         ("--csv", "{tmp}/folder.csv", "is a directory"),
         ("--json", "/dev/full", "must end in .json"),
         ("--json", "{tmp}/full.json", "character device"),
-        ("--plot", "{tmp}/front.xyz", "must end in .png, .pdf, .svg"),
+        ("--plot", "{tmp}/front.xyz", "must end in .png, .pdf, .svg, .html"),
         ("--csv", "", "not a file name"),
     ],
 )
