@@ -4,19 +4,16 @@ every completed trial."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from chromium import Chromium  # noqa: E402
+from dashboard_server import dashboard  # noqa: E402,F401 (re-exported to the benchmarks)
 
 #: optuna-dashboard's Pareto plot element (front end of 0.21)
 PARETO_ID = "graph-pareto-front"
@@ -31,52 +28,6 @@ PARETO_CARD = f"""(() => {{
   const r = card.getBoundingClientRect();
   return {{x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height}};
 }})()"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def command(kind: str, storage: str, port: int) -> list[str]:
-    """``ssropt`` (``ssropt dashboard``) or ``plain`` (optuna-dashboard's own CLI, wsgiref)."""
-    if kind == "ssropt":
-        return [sys.executable, "-m", "ssropt", "dashboard", "--storage", storage,
-                "--host", "127.0.0.1", "--port", str(port)]
-    return [sys.executable, "-c", "from optuna_dashboard._cli import main; main()", storage,
-            "--host", "127.0.0.1", "--port", str(port), "--server", "wsgiref", "--quiet"]
-
-
-@contextlib.contextmanager
-def dashboard(storage: str, kind: str = "ssropt", timeout: float = 600.0) -> Iterator[str]:
-    """A dashboard on ``storage``; yields its base URL once ``/api/meta`` answers."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(command(kind, storage, port), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the dashboard exited: {process.stderr.read()}")
-            try:
-                with urllib.request.urlopen(base + "/api/meta", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no dashboard at {base} after {timeout:.0f} s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()  # the server this script started, by its handle
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def study_ids(base: str) -> dict[str, int]:

@@ -40,6 +40,9 @@ class Role(enum.StrEnum):
     RHS_T = "rhs_t"  # producer cols -> consumer K, producer rows -> consumer N
 
 
+#: a role as a number, for dependency arrays: 0 LHS, 1 RHS, 2 RHS transposed
+ROLE_CODE = {Role.LHS: 0, Role.RHS: 1, Role.RHS_T: 2}
+
 class Section(enum.StrEnum):
     PRE = "pre"
     BLOCK = "block"
@@ -194,7 +197,6 @@ class Workload:
 
         Role codes: 0 LHS, 1 RHS, 2 RHS transposed.
         """
-        codes = {Role.LHS: 0, Role.RHS: 1, Role.RHS_T: 2}
         rows = []
         for dep in self.dependencies:
             s, d = self.index(dep.src), self.index(dep.dst)
@@ -213,7 +215,7 @@ class Workload:
                     bd = 0  # pre -> block 0 (or pre/post -> pre/post)
                 src_layer = int(self.layer_offset[s] + b * self.layer_stride[s])
                 dst_layer = int(self.layer_offset[d] + bd * self.layer_stride[d])
-                rows.append((src_layer, dst_layer, codes[dep.role]))
+                rows.append((src_layer, dst_layer, ROLE_CODE[dep.role]))
         return np.array(sorted(rows), dtype=np.int64).reshape(-1, 3)
 
     # -- work ------------------------------------------------------------------------

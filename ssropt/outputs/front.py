@@ -20,8 +20,7 @@ import numpy as np
 import optuna
 
 from ssropt.engine.records import GENOME_KEY
-from ssropt.outputs.files import Output, check_destinations, write_outputs
-from ssropt.outputs.files import open_output as open_output  # all or nothing, re-exported
+from ssropt.outputs.files import Output, write_outputs
 from ssropt.outputs.rows import (
     ROW_FIELDS,
     STATUS_FIELDS,
@@ -37,9 +36,9 @@ from ssropt.pareto import nondominated_indices
 from ssropt.spaces import ObjectiveSet
 
 __all__ = [
-    "FRONT_FIELDS", "all_rows", "assignment_summary", "check_output_path", "csv_output", "feasible_trials",
-    "format_front", "front_genomes", "front_rows", "front_trials", "json_output", "open_output",
-    "write_csv", "write_json",
+    "FRONT_FIELDS", "all_rows", "assignment_summary", "csv_output", "feasible_trials",
+    "format_front", "front_genomes", "front_rows", "front_trials", "json_output", "write_csv",
+    "write_json",
 ]
 
 #: the fields of a front row (:data:`ssropt.outputs.rows.ROW_FIELDS`)
@@ -189,7 +188,3 @@ def _finite(value: Any) -> Any:
         return [_finite(v) for v in value]
     return value
 
-
-def check_output_path(path: str | Path) -> None:
-    """OutputError unless a file can be written at ``path`` (see ``check_destinations``)."""
-    check_destinations([path])

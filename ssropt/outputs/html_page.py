@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ssropt.outputs.front import open_output
+from ssropt.outputs.files import write_text
 from ssropt.outputs.html_figures import FrontSeries, front_figure
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True,
@@ -235,10 +235,4 @@ class HtmlReport:
 
     def write(self, path: str | Path) -> None:
         """Write the page to ``path`` (``-``: standard output)."""
-        write_html(self.render(), path)
-
-
-def write_html(text: str, path: str | Path) -> None:
-    """An HTML page to ``path`` (``-``: standard output)."""
-    with open_output(path) as fh:
-        fh.write(text)
+        write_text(path, self.render())

@@ -7,10 +7,8 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import optuna
 import pytest
 from conftest import in_ci
+from dashboard_server import dashboard
 
 from ssropt.engine.runner import run_study
 from ssropt.engine.study import StudyConfig, create_ssropt_study
@@ -102,49 +101,17 @@ def test_optuna_dashboard_alone_calls_an_infeasible_design_best_ssropts_wrapper_
     assert sorted(t["number"] for t in fixed["best_trials"]) == sorted(front)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=READY_S) as response:
         return json.loads(response.read())
 
 
-def wait_ready(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + READY_S
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"ssropt dashboard exited: {process.stderr.read()}")
-        try:
-            with urllib.request.urlopen(base + "/api/meta", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        assert time.monotonic() < deadline, f"no answer from {base} in {READY_S:.0f} s"
-        time.sleep(0.2)
-
-
 def test_ssropt_dashboard_serves_feasible_best_trials_constraints_and_metric_names(study_file):
     url, cheat = study_file
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ssropt", "dashboard", "--storage", url, "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, process)
+    with dashboard(url, timeout=READY_S) as base:
         (summary,) = get_json(base + "/api/studies")["study_summaries"]
         assert summary["study_name"] == NAME
         detail = get_json(f"{base}/api/studies/{summary['study_id']}?after=0")
-    finally:
-        process.terminate()  # the server this test started, by its handle
-        process.wait(timeout=30)
     study = optuna.load_study(study_name=NAME, storage=open_storage(url))
     stored = {t.number: t for t in study.trials}
     assert detail["objective_names"] == ["latency_s", "throughput_ops_per_s"]

@@ -41,9 +41,7 @@ from ssropt.objectives.models.lockstep.schedule import (
     LockStepScheduler,
     ScheduleSummary,
 )
-from ssropt.objectives.workloads.graph import Role, Section, Workload
-
-ROLE_CODE = {Role.LHS: 0, Role.RHS: 1, Role.RHS_T: 2}
+from ssropt.objectives.workloads.graph import ROLE_CODE, Section, Workload
 
 
 @dataclass(frozen=True)

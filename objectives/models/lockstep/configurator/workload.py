@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ssropt.objectives.models.lockstep.costing import ROLE_CODE
+from ssropt.objectives.workloads.graph import ROLE_CODE
 
 
 class WorkloadArrays:
