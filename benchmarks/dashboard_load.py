@@ -9,9 +9,13 @@ seconds optuna-dashboard spends building that answer from a cold cache (robust t
 load on a shared machine).  Rounds alternate between the files so load from other
 processes hits both alike.
 
+Each file is served by plain ``optuna-dashboard`` and by ``ssropt dashboard`` (which
+builds the trial answer with less work and serves it before the importances), unless
+``--server`` picks one.
+
 Run:
     python benchmarks/dashboard_load.py before.log after.log --rounds 3
-    python benchmarks/dashboard_load.py s.log --server plain   # plain optuna-dashboard
+    python benchmarks/dashboard_load.py s.log --server plain   # plain optuna-dashboard only
 
 Prints a table and, as the last line, one JSON object.
 """
@@ -30,23 +34,34 @@ from _dashboard import complete_trials, dashboard, open_study_page, study_ids
 from chromium import Chromium
 
 
-def api_cpu_seconds(storage: str, study_name: str) -> tuple[float, int, int]:
-    """CPU seconds, bytes and trials of a cold ``?after=0`` answer, in this process."""
+def api_cpu_seconds(storage: str, study_name: str, server: str) -> tuple[float, int, int]:
+    """CPU seconds, bytes and trials of a cold ``?after=0`` answer, in a fresh process (the
+    ssropt server's changes are process-wide)."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--api-cpu", storage, study_name, server],
+                         check=True, capture_output=True, text=True).stdout
+    cpu, size, n = out.split()
+    return float(cpu), int(size), int(n)
+
+
+def _api_cpu_here(storage: str, study_name: str, server: str) -> None:
     import optuna
     from optuna_dashboard import wsgi
 
+    from ssropt.outputs.dashboard import dashboard_app
     from ssropt.storage import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     st = open_storage(storage)
     study_id = st.get_study_id_from_name(study_name)
-    app = wsgi(st)
+    app = dashboard_app(st) if server == "ssropt" else wsgi(st)
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": f"/api/studies/{study_id}",
                "QUERY_STRING": "after=0", "SERVER_NAME": "x", "SERVER_PORT": "1",
                "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr}
     start = time.process_time()
     body = b"".join(app(environ, lambda status, headers, exc_info=None: None))
-    return time.process_time() - start, len(body), len(json.loads(body)["trials"])
+    print(time.process_time() - start, len(body), len(json.loads(body)["trials"]))
 
 
 def one_round(storage: str, kind: str) -> dict:
@@ -67,23 +82,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("storages", nargs="+", help="journal files (or RDB URLs)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--server", choices=("plain", "ssropt"), default="plain",
-                        help="plain optuna-dashboard (default) or ssropt dashboard")
+    parser.add_argument("--server", choices=("plain", "ssropt", "both"), default="both",
+                        help="plain optuna-dashboard, ssropt dashboard, or both (default)")
+    if sys.argv[1:2] == ["--api-cpu"]:
+        _api_cpu_here(*sys.argv[2:5])
+        return
     args = parser.parse_args()
-    results: dict[str, list[dict]] = {s: [] for s in args.storages}
+    servers = ("plain", "ssropt") if args.server == "both" else (args.server,)
+    runs = [(storage, server) for storage in args.storages for server in servers]
+    results: dict[tuple[str, str], list[dict]] = {run: [] for run in runs}
     for k in range(args.rounds):
-        for storage in args.storages:
-            results[storage].append(one_round(storage, args.server))
-            print(f"round {k + 1} {Path(storage).name}: {results[storage][-1]}", flush=True)
+        for storage, server in runs:
+            results[storage, server].append(one_round(storage, server))
+            print(f"round {k + 1} {Path(storage).name} ({server}): {results[storage, server][-1]}", flush=True)
     summary = {}
-    for storage, rounds in results.items():
+    for (storage, server), rounds in results.items():
         import optuna
 
         from ssropt.storage import open_storage
 
         name = optuna.get_all_study_summaries(open_storage(storage))[0].study_name
-        cpu, size, n = api_cpu_seconds(storage, name)
-        summary[storage] = {
+        cpu, size, n = api_cpu_seconds(storage, name, server)
+        summary[f"{Path(storage).name} ({server})"] = {
             "trials": n,
             "page_s": [round(r["page_s"], 1) for r in rounds],
             "page_median_s": round(statistics.median(r["page_s"] for r in rounds), 1),
@@ -93,10 +113,10 @@ def main() -> None:
             "journal_KB_per_trial": round(_journal_trial_bytes(storage) / 1e3, 2),
         }
     print()
-    print(f"{'file':<28} {'trials':>7} {'page s (median)':>16} {'rounds':<22} {'API MB':>7} "
+    print(f"{'file (server)':<28} {'trials':>7} {'page s (median)':>16} {'rounds':<22} {'API MB':>7} "
           f"{'API KB/trial':>13} {'API CPU s':>10} {'journal KB/trial':>17}")
     for storage, row in summary.items():
-        print(f"{Path(storage).name:<28} {row['trials']:>7} {row['page_median_s']:>16} "
+        print(f"{storage:<28} {row['trials']:>7} {row['page_median_s']:>16} "
               f"{str(row['page_s']):<22} {row['api_MB']:>7} {row['api_KB_per_trial']:>13} "
               f"{row['api_cpu_s']:>10} {row['journal_KB_per_trial']:>17}")
     print(json.dumps({"server": args.server, "rounds": args.rounds, "results": summary}))

@@ -142,3 +142,112 @@ def test_the_optuna_cli_reads_feasible_best_trials(study_file):
     study = optuna.load_study(study_name=NAME, storage=open_storage(url))
     assert sorted(t["number"] for t in best) == sorted(r["trial"] for r in front_rows(study))
     assert cheat not in [t["number"] for t in best]
+
+
+def _mixed_study() -> optuna.Study:
+    """Trials whose distributions repeat, widen, change type and come and go: every case
+    the search-space merge and the distribution JSON handle."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    study = optuna.create_study(directions=["minimize", "maximize"])
+    x9, x20 = IntDistribution(0, 9), IntDistribution(0, 20)
+    y, z = FloatDistribution(0.5, 2.0), IntDistribution(1, 64, log=True)
+    kinds = [
+        {"x": (3, x9)}, {"x": (4, x9)}, {"x": (5, x9), "y": (1.5, y)}, {"x": (5, x9), "y": (0.7, y)},
+        {"x": (15, x20), "y": (1.0, y)}, {"x": (15, x20), "y": (1.0, y), "z": (8, z)},
+        {"x": (2, x9), "c": ("b", CategoricalDistribution(["a", "b"]))},
+        {"x": (2, x9), "c": ("c", CategoricalDistribution(["b", "c"]))}, {"x": (1, x9)}, {"x": (1, x9)},
+    ]
+    for i, kind in enumerate(kinds):
+        study.add_trial(optuna.trial.create_trial(
+            params={k: v for k, (v, _) in kind.items()}, distributions={k: d for k, (_, d) in kind.items()},
+            values=[float(i), float(10 - i)],
+            user_attrs={"power_w": 1.0 + i, "aie": 4 * i, **({"note": "x"} if i % 4 == 1 else {}),
+                        **({"aie": str(i), "ok": True, "tiles": [1, 2], "raw": b"b"} if i == 7 else {})},
+        ))
+    return study
+
+
+def test_faster_study_answers_are_identical_to_optuna_dashboards(monkeypatch):
+    """ssropt dashboard's cheaper study answer against optuna-dashboard's own functions (the
+    oracle): the same JSON, search spaces included."""
+    from optuna_dashboard import _inmemory_cache, _serializer, wsgi
+
+    from ssropt.outputs.dashboard import faster_study_answers
+
+    faster_study_answers()
+    cached = _inmemory_cache._CachedExtraStudyProperty
+    patched = [(cached, "_update_search_space"), (cached, "_update_user_attrs"),
+               (_serializer, "serialize_distribution"), (_serializer, "serialize_attrs")]
+    assert all(hasattr(getattr(owner, name), "__wrapped__") for owner, name in patched), "not patched"
+    study = _mixed_study()
+    path = f"/api/studies/{study._study_id}"
+    fast = wsgi_get(wsgi(study._storage), path, "after=0")
+    for owner, name in patched:
+        monkeypatch.setattr(owner, name, getattr(owner, name).__wrapped__)
+    slow = wsgi_get(wsgi(study._storage), path, "after=0")
+    assert fast == slow
+    sortable = {a["key"]: a["sortable"] for a in fast["union_user_attrs"]}
+    assert sortable["power_w"] and not sortable["aie"]  # one trial's "aie" is a string
+    assert {p["name"] for p in fast["union_search_space"]} == {"x", "y", "z", "c"}
+    x = next(p for p in fast["union_search_space"] if p["name"] == "x")
+    assert (x["distribution"]["low"], x["distribution"]["high"]) == (0, 20)
+
+
+def test_large_answers_are_gzipped_for_clients_that_accept_it_and_decode_unchanged():
+    import gzip
+
+    from ssropt.outputs.dashboard import GZIP_MIN_BYTES, Gzipped
+
+    big = json.dumps([{"trial": i, "values": [i / 3, i * 7]} for i in range(GZIP_MIN_BYTES // 10)]).encode()
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "1")])
+        return [big[:1000], big[1000:]] if environ["PATH_INFO"] == "/big" else [b"{}"]
+
+    def get(path, accept):
+        seen = []
+        body = b"".join(Gzipped(app)({"PATH_INFO": path, "HTTP_ACCEPT_ENCODING": accept},
+                                     lambda status, headers, *rest: seen.append(dict(headers))))
+        return body, seen[0]
+
+    body, headers = get("/big", "gzip, deflate, br")
+    assert headers["Content-Encoding"] == "gzip" and int(headers["Content-Length"]) == len(body)
+    assert len(body) < len(big) / 4 and gzip.decompress(body) == big
+    assert get("/big", "identity") == (big, {"Content-Type": "application/json", "Content-Length": "1"})
+    assert get("/small", "gzip")[0] == b"{}"  # small answers go as they are
+
+
+def test_an_importance_request_waits_for_the_trial_answer_of_its_study():
+    import threading
+    import time
+
+    from ssropt.outputs.dashboard import GRACE_S, TrialsFirst
+
+    events: list[str] = []
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        events.append("start " + path)
+        if path == "/api/studies/3":
+            time.sleep(0.5)
+        events.append("end " + path)
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    served = TrialsFirst(app)
+
+    def get(path):
+        return served({"PATH_INFO": path}, lambda *a: None)
+
+    page = threading.Thread(target=get, args=("/api/studies/3",))
+    page.start()
+    time.sleep(0.1)
+    get("/api/studies/3/param_importances")  # asked while the trials are being built
+    page.join()
+    assert events == ["start /api/studies/3", "end /api/studies/3",
+                      "start /api/studies/3/param_importances", "end /api/studies/3/param_importances"]
+    start = time.monotonic()
+    get("/api/studies/4/param_importances")  # no trial answer coming: waits its grace only
+    assert time.monotonic() - start < GRACE_S + 5
+    assert events[-1] == "end /api/studies/4/param_importances"
