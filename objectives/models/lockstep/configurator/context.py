@@ -79,6 +79,14 @@ class Queries:
             for f in fields(self)
         })
 
+    @staticmethod
+    def concatenate(parts: list[Queries]) -> Queries:
+        """The queries of ``parts``, one after another (hints only if every part has them)."""
+        def joined(name):
+            values = [getattr(p, name) for p in parts]
+            return None if any(v is None for v in values) else np.concatenate(values)
+        return Queries(**{f.name: joined(f.name) for f in fields(Queries)})
+
     def keys(self) -> np.ndarray:
         """One byte string per query holding everything its answer depends on (the hint
         excluded), so identical searches can be made once."""

@@ -210,8 +210,11 @@ class LockStepConfigurator:
             feasible[rows[~ch.found]] = False
 
         total_ops, total_mem = ops.sum(axis=1), mem.sum(axis=1)
-        # -- pre-pass: the head replication each attention-only accelerator reaches
+        # -- pre-pass: the head replication each attention-only accelerator reaches (the
+        # searches of every slot are independent -- nothing is configured yet -- so they
+        # are made in one call)
         if self.dup_hint_rule:
+            searches, owners = [], []
             for k in range(A):
                 rows = np.flatnonzero(multi & (k < n_acc) & bdot[:, k])
                 if rows.size == 0:
@@ -220,8 +223,12 @@ class LockStepConfigurator:
                                          share_ratio(mem[rows, k], total_mem[rows], n_acc[rows]),
                                          last=np.zeros(rows.size, bool), attention_only=np.ones(rows.size, bool))
                 z = np.zeros(rows.size, dtype=np.int64)
-                ch = self.choose(st, self.queries(st, rows, k, 0, share, np.full(rows.size, heads), z, z))
-                dup_hint[rows] = np.where(ch.found, np.maximum(dup_hint[rows], ch.params[:, 3]), dup_hint[rows])
+                searches.append(self.queries(st, rows, k, 0, share, np.full(rows.size, heads), z, z))
+                owners.append(rows)
+            if searches:
+                ch = self.choose(st, Queries.concatenate(searches))
+                rows = np.concatenate(owners)
+                np.maximum.at(dup_hint, rows[ch.found], ch.params[ch.found, 3])
 
         # -- the split, in order of first use
         left = np.tile(self.budget.astype(float), (n, 1))
@@ -236,20 +243,11 @@ class LockStepConfigurator:
                                      last=k == n_acc[rows] - 1, attention_only=bdot[rows, k])
             shares[rows, k] = share
             queries = self.queries(st, rows, k, k, share, *rule_of(rows, k))
-            pending = np.arange(rows.size)
-            for _ in range(1 + WIDEN_TRIES):
-                ch = self.choose(st, queries.take(pending))
-                commit(rows[pending], k, ch, ch.found)
-                lost = pending[~ch.found]
-                if lost.size == 0:
-                    break
-                wider = self.rule.widen(queries.share[lost], left[rows[lost]])
-                moved = ~(wider == queries.share[lost]).all(axis=1)
-                pending = lost[moved]
-                queries.share[pending] = wider[moved]
-                shares[rows[pending], k] = wider[moved]
-                if pending.size == 0:
-                    break
+            ch = self.choose(st, queries)
+            commit(rows, k, ch, ch.found)
+            lost = np.flatnonzero(~ch.found)
+            if lost.size:
+                self._widened(st, k, rows, lost, queries, left, shares, commit)
             done = ~np.isnan(times[rows, k])
             feasible[rows[~done]] = False
             ok = rows[done]
@@ -288,6 +286,42 @@ class LockStepConfigurator:
 
         params = np.where(used_slot[:, :, None], params, 0)
         return Configured(canon, batches, params, feasible, shares, used, times, dup_hint, n_acc)
+
+    def _widened(self, st, k, rows, lost, queries, left, shares, commit) -> None:
+        """Accelerator ``k`` of the designs ``rows[lost]``, which fit nothing in their
+        share: tried again with the widened resources doubled (up to ``WIDEN_TRIES`` times,
+        while the share still grows), the first widening that fits kept.  A design that
+        fits none keeps the share one more widening gives (as the split records it).
+        Every widening is known in advance, so all of them are searched in one call."""
+        share = queries.share[lost]
+        going = np.ones(lost.size, dtype=bool)
+        which, shares_of = [], []
+        last = share.copy()  # per row its last share that grew
+        for step in range(WIDEN_TRIES + 1):
+            wider = self.rule.widen(share, left[rows[lost]])
+            going &= ~(wider == share).all(axis=1)
+            share = np.where(going[:, None], wider, share)
+            last[going] = share[going]
+            if step < WIDEN_TRIES:
+                which.append(np.flatnonzero(going))
+                shares_of.append(share[going])
+        grew = ~(last == queries.share[lost]).all(axis=1)
+        shares[rows[lost[grew]], k] = last[grew]
+        if not any(w.size for w in which):
+            return
+        searches = queries.take(np.concatenate([lost[w] for w in which]))
+        searches.share = np.concatenate(shares_of)
+        ch = self.choose(st, searches)
+        attempt = np.concatenate([np.full(w.size, t) for t, w in enumerate(which)])
+        row = np.concatenate(which)
+        hit = np.flatnonzero(ch.found)
+        if hit.size == 0:
+            return
+        order = hit[np.lexsort((attempt[hit], row[hit]))]  # per row its first try that fits
+        first = order[np.concatenate([[True], row[order][1:] != row[order][:-1]])]
+        r = rows[lost[row[first]]]
+        shares[r, k] = searches.share[first]
+        commit(r, k, ch.take(first), np.ones(first.size, dtype=bool))
 
     # -- one slot's searches -------------------------------------------------------------
     def choose(self, st: dict, queries: Queries):
