@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -54,6 +55,7 @@ SSR_RULE, TUNED_RULE = "ssr", "tuned"
 SHARE_WEIGHTS = np.array([0.5, 0.707, 1.0, 1.414, 2.0])
 
 _CONFIGURATORS: OrderedDict[tuple, Any] = OrderedDict()
+_CONFIGURATORS_LOCK = threading.Lock()
 _CACHED_CONFIGURATORS = 8
 
 
@@ -93,6 +95,10 @@ class CostModel(ABC):
 
     Attributes:
         workload, platform, dtype: what the model is bound to (``dtype`` a name).
+        lock: held while the model evaluates and while its configurator configures: a
+            model serves one thread at a time (its schedule cache and its configurator's
+            tables grow as they meet new designs; the configurator is shared by every
+            model of the process that prices the same workload).
     """
 
     name: ClassVar[str]
@@ -120,6 +126,7 @@ class CostModel(ABC):
         self.workload = workload
         self.platform = platform
         self.dtype = dtype
+        self.lock = threading.RLock()
 
     @property
     def cost_model(self) -> str:
@@ -150,7 +157,8 @@ class CostModel(ABC):
                 f"assignment has {designs.assignment.shape[1]} nodes, "
                 f"workload {self.workload.name} has {self.workload.n_nodes}"
             )
-        return self._evaluate(designs, detail)
+        with self.lock:
+            return self._evaluate(designs, detail)
 
     @abstractmethod
     def _evaluate(self, designs: DesignBatch, detail: bool) -> Evaluation:
@@ -216,11 +224,12 @@ class CostModel(ABC):
             self.cost_model,
             tuple((name, tuple(np.asarray(v).tolist())) for name, v in sorted(values.items())),
         )
-        if key in _CONFIGURATORS:
-            _CONFIGURATORS.move_to_end(key)
-            return _CONFIGURATORS[key]
-        configurator = self.configurator_type(self, values)
-        _CONFIGURATORS[key] = configurator
-        if len(_CONFIGURATORS) > _CACHED_CONFIGURATORS:
-            _CONFIGURATORS.popitem(last=False)
-        return configurator
+        with _CONFIGURATORS_LOCK:
+            if key in _CONFIGURATORS:
+                _CONFIGURATORS.move_to_end(key)
+                return _CONFIGURATORS[key]
+            configurator = self.configurator_type(self, values)
+            _CONFIGURATORS[key] = configurator
+            if len(_CONFIGURATORS) > _CACHED_CONFIGURATORS:
+                _CONFIGURATORS.popitem(last=False)
+            return configurator

@@ -143,6 +143,13 @@ class LockStepConfigurator:
 
     # -- the passes ----------------------------------------------------------------------
     def configure_arrays(self, assignments, batches, weights=None) -> Configured:
+        """:class:`Configured` of ``(n, n_nodes)`` assignments and ``(n,)`` batches, under
+        the model's lock (its schedule cache and this configurator's tables are shared by
+        every thread that prices the workload)."""
+        with self.model.lock:
+            return self._configure_arrays(assignments, batches, weights)
+
+    def _configure_arrays(self, assignments, batches, weights=None) -> Configured:
         cand = self.cand
         assignments = np.asarray(assignments, dtype=np.int64)
         batches = np.asarray(batches, dtype=np.int64).reshape(-1)

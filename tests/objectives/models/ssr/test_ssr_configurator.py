@@ -180,3 +180,45 @@ def test_native_tiles_configure_designs_the_model_accepts(name):
     native = {tuple(t) for t in model.values()["h1"][:, None].tolist()}  # the h1 table is native
     assert native and set(designs.params[feasible][:, :, 4].ravel().tolist()) - {0} <= {
         v[0] for v in native}
+
+
+def test_threads_sharing_one_configurator_and_model_get_what_one_thread_gets():
+    """Two threads configure and price designs of one workload at once: the configurator
+    (cached per workload, so shared) and the model's schedule cache grow under the
+    model's lock, and every answer is what one thread alone computes."""
+    import threading
+
+    def fresh():
+        model = CostModel(build_model("deit-t", tokens=192, blocks=12, embed_and_head=True),
+                          load_platform("vck190"), "int8")
+        space = Space(model, SpaceOptions(family="hybrid", batch_sizes=tuple(range(1, 9))))
+        genomes = space.sample(800, np.random.default_rng(5))
+        return model, SsrConfigurator(model), genomes[:, 1 : 1 + space.n_label_genes][:, space.group_of_node], \
+            space.batch_values[genomes[:, 0]]
+
+    model, shared, assignments, batches = fresh()
+    alone_model, alone, _, _ = fresh()
+    want = alone.configure_arrays(assignments, batches)
+    want_latency = alone_model.evaluate(alone.designs(assignments, batches)[0]).latency_s
+    got: dict[int, list] = {}
+    errors: list[BaseException] = []
+
+    def work(part: int) -> None:
+        try:
+            rows = range(part * 400, part * 400 + 400, 40)
+            got[part] = [(shared.configure_arrays(assignments[i : i + 40], batches[i : i + 40]).params,
+                          model.evaluate(shared.designs(assignments[i : i + 40], batches[i : i + 40])[0]).latency_s)
+                         for i in rows]
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(part,)) for part in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    for j, (params, latency) in enumerate(got[0] + got[1]):
+        rows = slice(40 * j, 40 * j + 40)
+        assert np.array_equal(params, want.params[rows, : params.shape[1]])
+        assert np.array_equal(latency, want_latency[rows])
