@@ -304,6 +304,7 @@ class Generations:
         self._parts, self._parts_plan = {}, None
         self._saw(new)
         if self.on_generation is not None:
+            self._hold(following)  # so a callback that raises gives them back
             self._report(generation, first, genomes, F, G, parts)
         return following
 

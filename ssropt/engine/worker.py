@@ -383,6 +383,7 @@ class Worker(Claims, Generations):
         self._saw(doc)
         if written.get("cut") and self.on_generation is not None:
             # we stored the last design the budget allows of a generation cut short
+            self._hold(following)  # so a callback that raises gives them back
             genomes, F, G, parts_all = self._generation(doc)
             self._report(doc.generation + 1, doc.evaluated, genomes, F, G, parts_all)
         return following

@@ -486,6 +486,27 @@ def test_a_generation_cut_by_the_budget_stays_open_until_the_budget_is_raised(
     assert contents(url, "s") == small_reference  # as if it had run to 150 at once
 
 
+def test_a_callback_that_raises_leaves_no_claim_behind(small_reference, tmp_path):
+    """on_generation raising stops the worker; the claims it held on the next generation
+    are given back at once, so a resume starts without waiting for a lease to expire."""
+    url = str(tmp_path / "studies.log")
+    config = small_config()
+    study = create_ssropt_study(open_storage(url), "s", config)
+
+    def fail(report):
+        if report.generation == 1:  # the worker already holds chunks of generation 2
+            raise RuntimeError("the caller's callback failed")
+
+    with pytest.raises(RuntimeError, match="callback failed"):
+        run_study(study, config, progress=False, on_generation=fail)
+    doc = work_doc(url, "s")
+    owners = [c.get("owner") for c in doc["chunks"] if not c.get("done")] + [(doc.get("close") or {}).get("owner")]
+    assert not any(owners), doc
+    summary = run_study(study, config, progress=False)
+    assert summary.finished and summary.evaluated == 150
+    assert contents(url, "s") == small_reference
+
+
 def test_trials_left_running_are_failed_when_a_worker_starts(small_reference, tmp_path):
     url = str(tmp_path / "studies.log")
     config = small_config()
