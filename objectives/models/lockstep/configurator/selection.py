@@ -22,7 +22,8 @@ candidate grid of every search:
   ``lb`` exceeds ``thr``.  With a threshold known, each bucket of ``BUCKET`` alphas is
   read in ``lb`` order, so only the alphas below it are touched.  ``thr`` only
   tightens, so everything in the final band has been priced.
-* Identical searches are made once; a hint (e.g. the accelerator's current choice) is
+* Identical searches are made once, and remembered across calls by their key (everything
+  an answer depends on); a hint (e.g. the accelerator's current choice) is
   priced first, so a feasible hint bounds the search from the start.
 
 Model-specific work -- the context-free bounds, partition and consumer rules, the tile
@@ -46,6 +47,8 @@ BUCKET = 32
 _END = np.iinfo(np.int64).max
 #: classes are numbered this far apart in the pool's search key (primary resource < it)
 _KEY_STRIDE = 1_000_000
+#: answers of earlier calls kept by query key (all forgotten when more would be kept)
+ANSWERS_KEPT = 500_000
 
 
 @dataclass
@@ -163,6 +166,9 @@ class Selector:
     def __init__(self, cand) -> None:
         self.cand = cand
         self.pool = ClassPool(self)
+        self._answers: dict[bytes, int] = {}  # query key -> its row of the answer table
+        self._table: Choices | None = None  # the answers of earlier calls
+        self._kept = 0
 
     #: pool fields of :meth:`class_bounds` whose suffix minima :meth:`hopeless` reads
     suffix_fields: tuple[str, ...] = ()
@@ -202,11 +208,48 @@ class Selector:
 
     # -- the search -----------------------------------------------------------------------
     def select(self, st: dict, queries: Queries) -> Choices:
-        """The choice of every query; identical queries are searched once."""
-        _, first, inverse = np.unique(queries.keys(), return_index=True, return_inverse=True)
-        if len(first) < queries.n:
-            return self._select(st, queries.take(first)).take(inverse.ravel())
-        return self._select(st, queries)
+        """The choice of every query; identical queries are searched once, and a query
+        answered in an earlier call (the same key: everything its answer depends on) is
+        not searched again."""
+        if queries.n == 0:
+            return self._select(st, queries)
+        keys, first, inverse = np.unique(queries.keys(), return_index=True, return_inverse=True)
+        keys = keys.tolist()  # bytes
+        rows = np.fromiter((self._answers.get(key, -1) for key in keys), dtype=np.int64, count=len(keys))
+        todo = np.flatnonzero(rows < 0)
+        if todo.size:
+            found = self._select(st, queries.take(first[todo]))
+            if len(self._answers) + todo.size > ANSWERS_KEPT:
+                self._answers.clear()
+                self._table, rows[:] = None, -1
+                todo = np.arange(len(keys))
+                found = self._select(st, queries.take(first))
+            rows[todo] = self._keep(found)
+            self._answers.update(zip([keys[i] for i in todo.tolist()], rows[todo].tolist()))
+        return self._table.take(rows[inverse.ravel()])
+
+    def _keep(self, found: Choices) -> np.ndarray:
+        """Append answers to the table of remembered ones; their rows."""
+        table, n = self._table, len(found.found)
+        if table is None:
+            self._table, self._kept = found, n
+            return np.arange(n)
+        start = self._kept
+        if start + n > len(table.found):  # grow by doubling
+            size = max(2 * len(table.found), start + n)
+            grown = []
+            for column in (table.found, table.params, table.used, table.time_ns, table.hardened):
+                bigger = np.zeros((size,) + column.shape[1:], dtype=column.dtype)
+                bigger[:start] = column[:start]
+                grown.append(bigger)
+            table = self._table = Choices(*grown)
+        table.found[start : start + n] = found.found
+        table.params[start : start + n] = found.params
+        table.used[start : start + n] = found.used
+        table.time_ns[start : start + n] = found.time_ns
+        table.hardened[start : start + n] = found.hardened
+        self._kept = start + n
+        return np.arange(start, start + n)
 
     def prepare(self, queries: Queries) -> None:
         """Per-call preparation of the queries (a subclass's)."""

@@ -222,3 +222,31 @@ def test_threads_sharing_one_configurator_and_model_get_what_one_thread_gets():
         rows = slice(40 * j, 40 * j + 40)
         assert np.array_equal(params, want.params[rows, : params.shape[1]])
         assert np.array_equal(latency, want_latency[rows])
+
+
+@pytest.mark.parametrize("kept", [None, 40])  # the selector's memory as it is; forgetting often
+def test_answers_remembered_across_calls_are_the_answers(monkeypatch, kept):
+    """The selector remembers answers by query key across calls: configuring designs in
+    many small calls (and again) gives what one call of a fresh configurator gives."""
+    from ssropt.objectives.models.lockstep.configurator import selection
+
+    if kept is not None:
+        monkeypatch.setattr(selection, "ANSWERS_KEPT", kept)
+    model = CostModel(build_model("deit-t", tokens=192, blocks=12, embed_and_head=True),
+                      load_platform("vck190"), "int8")
+    space = Space(model, SpaceOptions(family="hybrid", batch_sizes=tuple(range(1, 9))))
+    genomes = space.sample(240, np.random.default_rng(9))
+    assignments = genomes[:, 1 : 1 + space.n_label_genes][:, space.group_of_node]
+    batches = space.batch_values[genomes[:, 0]]
+    want = SsrConfigurator(model).configure_arrays(assignments, batches)
+    chunked = SsrConfigurator(model)
+    for _ in range(2):  # the second time every answer is remembered (or forgotten again)
+        parts = [chunked.configure_arrays(assignments[i : i + 30], batches[i : i + 30]) for i in range(0, 240, 30)]
+        for name in ("params", "shares", "used", "time_ns"):
+            full = getattr(want, name)
+            got = [getattr(p, name) for p in parts]  # each chunk as wide as its widest design
+            padded = [np.pad(g, [(0, 0), (0, full.shape[1] - g.shape[1])] + [(0, 0)] * (g.ndim - 2),
+                             constant_values=np.nan if name == "time_ns" else 0) for g in got]
+            assert np.array_equal(np.concatenate(padded), full, equal_nan=name == "time_ns"), name
+        assert np.array_equal(np.concatenate([p.feasible for p in parts]), want.feasible)
+    assert chunked.selector._answers or kept is not None
