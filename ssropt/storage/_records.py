@@ -100,8 +100,16 @@ def constraint_values(system_attrs: Mapping[str, Any]) -> list[float]:
     return values
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def _json_safe(value: Any) -> Any:
     """``value`` with numpy scalars / arrays turned into Python numbers and lists."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if (kind is list or kind is tuple) and all(type(v) in _PLAIN for v in value):
+        return list(value)  # the common case (genomes, work documents): nothing to convert
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
