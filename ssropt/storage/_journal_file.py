@@ -116,7 +116,9 @@ class JournalFile(BaseJournalBackend):
         Only what the file held when reading began is read; a last line without its line
         break is a record still being written (or torn by a kill) and is left for later.
         """
-        start = max(n for n in self._offsets if n <= log_number_from)
+        start = log_number_from  # read where the last read ended, as a reader usually does
+        if start not in self._offsets:
+            start = max(n for n in self._offsets if n <= log_number_from)
         with open(self.path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
             offset = self._offsets[start]
