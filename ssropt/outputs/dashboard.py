@@ -190,13 +190,13 @@ class TrialsFirst:
         path = environ.get("PATH_INFO", "")
         trials = _TRIALS.match(path)
         if trials:
-            return self._trials(trials.group(1), environ, start_response)
+            return self._trial_answer(trials.group(1), environ, start_response)
         importances = _IMPORTANCES.match(path)
         if importances:
             self._wait_for_trials(importances.group(1))
         return self.app(environ, start_response)
 
-    def _trials(self, study: str, environ, start_response):
+    def _trial_answer(self, study: str, environ, start_response):
         with self.changed:
             self.building[study] = self.building.get(study, 0) + 1
             self.asked[study] = time.monotonic()
