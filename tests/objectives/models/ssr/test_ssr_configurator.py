@@ -182,22 +182,25 @@ def test_native_tiles_configure_designs_the_model_accepts(name):
         v[0] for v in native}
 
 
+def _random_hybrid_designs(n: int, seed: int):
+    """A fresh DeiT-T model (embedding and head, 12 blocks) and ``n`` random hybrid
+    assignments and batch sizes (1-8) of it."""
+    model = CostModel(build_model("deit-t", tokens=192, blocks=12, embed_and_head=True),
+                      load_platform("vck190"), "int8")
+    space = Space(model, SpaceOptions(family="hybrid", batch_sizes=tuple(range(1, 9))))
+    genomes = space.sample(n, np.random.default_rng(seed))
+    return model, genomes[:, 1 : 1 + space.n_label_genes][:, space.group_of_node], space.batch_values[genomes[:, 0]]
+
+
 def test_threads_sharing_one_configurator_and_model_get_what_one_thread_gets():
     """Two threads configure and price designs of one workload at once: the configurator
     (cached per workload, so shared) and the model's schedule cache grow under the
     model's lock, and every answer is what one thread alone computes."""
     import threading
 
-    def fresh():
-        model = CostModel(build_model("deit-t", tokens=192, blocks=12, embed_and_head=True),
-                          load_platform("vck190"), "int8")
-        space = Space(model, SpaceOptions(family="hybrid", batch_sizes=tuple(range(1, 9))))
-        genomes = space.sample(800, np.random.default_rng(5))
-        return model, SsrConfigurator(model), genomes[:, 1 : 1 + space.n_label_genes][:, space.group_of_node], \
-            space.batch_values[genomes[:, 0]]
-
-    model, shared, assignments, batches = fresh()
-    alone_model, alone, _, _ = fresh()
+    model, assignments, batches = _random_hybrid_designs(800, seed=5)
+    alone_model, _, _ = _random_hybrid_designs(0, seed=5)
+    shared, alone = SsrConfigurator(model), SsrConfigurator(alone_model)
     want = alone.configure_arrays(assignments, batches)
     want_latency = alone_model.evaluate(alone.designs(assignments, batches)[0]).latency_s
     got: dict[int, list] = {}
@@ -232,12 +235,7 @@ def test_answers_remembered_across_calls_are_the_answers(monkeypatch, kept):
 
     if kept is not None:
         monkeypatch.setattr(selection, "ANSWERS_KEPT", kept)
-    model = CostModel(build_model("deit-t", tokens=192, blocks=12, embed_and_head=True),
-                      load_platform("vck190"), "int8")
-    space = Space(model, SpaceOptions(family="hybrid", batch_sizes=tuple(range(1, 9))))
-    genomes = space.sample(240, np.random.default_rng(9))
-    assignments = genomes[:, 1 : 1 + space.n_label_genes][:, space.group_of_node]
-    batches = space.batch_values[genomes[:, 0]]
+    model, assignments, batches = _random_hybrid_designs(240, seed=9)
     want = SsrConfigurator(model).configure_arrays(assignments, batches)
     chunked = SsrConfigurator(model)
     for _ in range(2):  # the second time every answer is remembered (or forgotten again)
