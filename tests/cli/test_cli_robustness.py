@@ -227,9 +227,16 @@ def test_an_unexpected_exception_is_one_line_with_status_1(design, monkeypatch):
 
 
 # -- real processes: pipes and signals -------------------------------------------------------
+def _interruptible() -> None:
+    """In the child: Ctrl-C as at a terminal, whatever the test run inherited (a shell
+    starting a job in the background without job control ignores SIGINT for it, and an
+    ignored SIGINT stays ignored in every process it starts)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(*argv: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "ssropt", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, **kwargs)
+                            stderr=subprocess.PIPE, preexec_fn=_interruptible, **kwargs)
 
 
 @pytest.mark.slow
