@@ -32,7 +32,7 @@ pricing -- is a subclass's (``ssropt.objectives.models.ssr.configurator.search``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -217,14 +217,12 @@ class Selector:
         keys = keys.tolist()  # bytes
         rows = np.fromiter((self._answers.get(key, -1) for key in keys), dtype=np.int64, count=len(keys))
         todo = np.flatnonzero(rows < 0)
+        if len(self._answers) + todo.size > ANSWERS_KEPT:  # forget all; this call's answers fresh
+            self._answers.clear()
+            self._table, rows[:] = None, -1
+            todo = np.arange(len(keys))
         if todo.size:
-            found = self._select(st, queries.take(first[todo]))
-            if len(self._answers) + todo.size > ANSWERS_KEPT:
-                self._answers.clear()
-                self._table, rows[:] = None, -1
-                todo = np.arange(len(keys))
-                found = self._select(st, queries.take(first))
-            rows[todo] = self._keep(found)
+            rows[todo] = self._keep(self._select(st, queries.take(first[todo])))
             self._answers.update(zip([keys[i] for i in todo.tolist()], rows[todo].tolist()))
         return self._table.take(rows[inverse.ravel()])
 
@@ -234,20 +232,17 @@ class Selector:
         if table is None:
             self._table, self._kept = found, n
             return np.arange(n)
-        start = self._kept
+        start, columns = self._kept, [f.name for f in fields(Choices)]
         if start + n > len(table.found):  # grow by doubling
             size = max(2 * len(table.found), start + n)
-            grown = []
-            for column in (table.found, table.params, table.used, table.time_ns, table.hardened):
-                bigger = np.zeros((size,) + column.shape[1:], dtype=column.dtype)
-                bigger[:start] = column[:start]
-                grown.append(bigger)
-            table = self._table = Choices(*grown)
-        table.found[start : start + n] = found.found
-        table.params[start : start + n] = found.params
-        table.used[start : start + n] = found.used
-        table.time_ns[start : start + n] = found.time_ns
-        table.hardened[start : start + n] = found.hardened
+            grown = {}
+            for name in columns:
+                column = getattr(table, name)
+                grown[name] = np.zeros((size,) + column.shape[1:], dtype=column.dtype)
+                grown[name][:start] = column[:start]
+            table = self._table = Choices(**grown)
+        for name in columns:
+            getattr(table, name)[start : start + n] = getattr(found, name)
         self._kept = start + n
         return np.arange(start, start + n)
 
