@@ -47,6 +47,7 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -55,7 +56,19 @@ from ssropt.errors import SsroptError
 from ssropt.outputs.rows import trial_feasible
 
 INSTALL_HINT = 'optuna-dashboard is not installed: pip install -e ".[dashboard]"'
-_MARK = "_ssropt_feasible_only"
+_PATCHED = "_ssropt_patched"
+
+
+def _patch(owner: Any, name: str, make: Callable[[Callable], Callable]) -> None:
+    """Replace ``owner.name`` by ``make(original)``, once: the replacement is marked, and
+    keeps the original as ``__wrapped__`` (the tests' oracle)."""
+    original = getattr(owner, name)
+    if getattr(original, _PATCHED, False):
+        return
+    replacement = make(original)
+    replacement.__wrapped__ = original
+    setattr(replacement, _PATCHED, True)
+    setattr(owner, name, replacement)
 
 
 def _dashboard_app_module() -> Any:
@@ -74,16 +87,14 @@ def _dashboard_app_module() -> Any:
 def feasible_best_trials() -> None:
     """Make optuna-dashboard's best trials of multi-objective studies the Pareto front of
     the feasible trials (idempotent; affects this process only)."""
-    app = _dashboard_app_module()
-    original = app.get_pareto_front_trials
-    if getattr(original, _MARK, False):
-        return
 
-    def get_pareto_front_trials(trials, directions):
-        return original([t for t in trials if trial_feasible(t)], directions)
+    def make(original):
+        def get_pareto_front_trials(trials, directions):
+            return original([t for t in trials if trial_feasible(t)], directions)
 
-    setattr(get_pareto_front_trials, _MARK, True)
-    app.get_pareto_front_trials = get_pareto_front_trials
+        return get_pareto_front_trials
+
+    _patch(_dashboard_app_module(), "get_pareto_front_trials", make)
 
 
 def faster_study_answers() -> None:
@@ -95,17 +106,15 @@ def faster_study_answers() -> None:
     except ImportError:
         raise SsroptError(INSTALL_HINT) from None
     cached = getattr(_inmemory_cache, "_CachedExtraStudyProperty", None)
-    merge = getattr(cached, "_update_search_space", None)
-    merge_attrs = getattr(cached, "_update_user_attrs", None)
-    serialize = getattr(_serializer, "serialize_distribution", None)
-    attrs_json = getattr(_serializer, "serialize_attrs", None)
-    if not all(callable(f) for f in (merge, merge_attrs, serialize, attrs_json)):
+    targets = [(cached, "_update_search_space"), (cached, "_update_user_attrs"),
+               (_serializer, "serialize_distribution"), (_serializer, "serialize_attrs")]
+    if not all(callable(getattr(owner, name, None)) for owner, name in targets):
         raise SsroptError("this optuna-dashboard has no _CachedExtraStudyProperty._update_search_space, "
                           "._update_user_attrs, _serializer.serialize_distribution or .serialize_attrs: "
                           "ssropt cannot serve it (tested with 0.21)")
     numeric = (FloatDistribution, IntDistribution)
-    if not getattr(merge, _MARK, False):
 
+    def merge_search_space(merge):
         def update_search_space(self, trial) -> None:
             distributions = trial.distributions
             if distributions == getattr(self, "_ssropt_merged", None):
@@ -114,40 +123,20 @@ def faster_study_answers() -> None:
             plain = all(type(d) in numeric for d in distributions.values())
             self._ssropt_merged = dict(distributions) if plain else None
 
-        update_search_space.__wrapped__ = merge
-        setattr(update_search_space, _MARK, True)
-        cached._update_search_space = update_search_space
-    if not getattr(merge_attrs, _MARK, False):
+        return update_search_space
 
+    def merge_user_attrs(merge):
         def update_user_attrs(self, trial) -> None:
             attrs = trial.user_attrs
             signature = tuple(attrs), tuple(map(type, attrs.values()))
             if signature == getattr(self, "_ssropt_attrs", None):
                 return  # same names, same types (so the same sortability): merged already
-            merge_attrs(self, trial)
+            merge(self, trial)
             self._ssropt_attrs = signature
 
-        update_user_attrs.__wrapped__ = merge_attrs
-        setattr(update_user_attrs, _MARK, True)
-        cached._update_user_attrs = update_user_attrs
-    if not getattr(attrs_json, _MARK, False):
+        return update_user_attrs
 
-        def serialize_attrs(attrs):
-            out = []
-            for k, v in attrs.items():
-                kind = type(v)
-                if kind is float or kind is int:  # numbers.Real, not bool: str(v), as the original
-                    out.append({"key": k, "value": str(v)})
-                elif kind is str:
-                    out.append({"key": k, "value": v})
-                else:
-                    out.extend(attrs_json({k: v}))
-            return out
-
-        serialize_attrs.__wrapped__ = attrs_json
-        setattr(serialize_attrs, _MARK, True)
-        _serializer.serialize_attrs = serialize_attrs
-    if not getattr(serialize, _MARK, False):
+    def distribution_json(serialize):
         memo: dict[tuple, dict] = {}
 
         def serialize_distribution(distribution):
@@ -160,9 +149,26 @@ def faster_study_answers() -> None:
                 hit = memo[key] = serialize(distribution)
             return hit  # shared: the answer is only encoded, never changed
 
-        serialize_distribution.__wrapped__ = serialize
-        setattr(serialize_distribution, _MARK, True)
-        _serializer.serialize_distribution = serialize_distribution
+        return serialize_distribution
+
+    def attrs_json(serialize):
+        def serialize_attrs(attrs):
+            out = []
+            for k, v in attrs.items():
+                kind = type(v)
+                if kind is float or kind is int:  # numbers.Real, not bool: str(v), as the original
+                    out.append({"key": k, "value": str(v)})
+                elif kind is str:
+                    out.append({"key": k, "value": v})
+                else:
+                    out.extend(serialize({k: v}))
+            return out
+
+        return serialize_attrs
+
+    for (owner, name), make in zip(targets, (merge_search_space, merge_user_attrs, distribution_json,
+                                             attrs_json)):
+        _patch(owner, name, make)
 
 
 #: how long an importance request waits for the trial answer the same page asks for
