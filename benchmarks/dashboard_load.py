@@ -79,14 +79,14 @@ def one_round(storage: str, kind: str) -> dict:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--api-cpu"]:  # the child of api_cpu_seconds
+        _api_cpu_here(*sys.argv[2:5])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("storages", nargs="+", help="journal files (or RDB URLs)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--server", choices=("plain", "ssropt", "both"), default="both",
                         help="plain optuna-dashboard, ssropt dashboard, or both (default)")
-    if sys.argv[1:2] == ["--api-cpu"]:
-        _api_cpu_here(*sys.argv[2:5])
-        return
     args = parser.parse_args()
     servers = ("plain", "ssropt") if args.server == "both" else (args.server,)
     runs = [(storage, server) for storage in args.storages for server in servers]

@@ -43,6 +43,7 @@ class Role(enum.StrEnum):
 #: a role as a number, for dependency arrays: 0 LHS, 1 RHS, 2 RHS transposed
 ROLE_CODE = {Role.LHS: 0, Role.RHS: 1, Role.RHS_T: 2}
 
+
 class Section(enum.StrEnum):
     PRE = "pre"
     BLOCK = "block"

@@ -7,9 +7,10 @@ are the decoded design (batch, accelerator of each node, each accelerator's
 parameters), whose values are the searched objectives (latency, throughput and, when
 the space options ask for it, energy per image: :class:`ssropt.spaces.ObjectiveSet`),
 whose constraints are the model's ``used - budget`` values, and whose user attributes
-carry resources, energy, strategy and generation.  The strategy checkpoint is a study system attribute, written in the
-same batch as the plan of the generation asked from it (see :mod:`ssropt.engine.worker`):
-plain JSON data (:meth:`ssropt.strategies.base.Strategy.state_dict`), nothing pickled.
+carry resources, energy, strategy and generation.  The strategy checkpoint is a study
+system attribute, written in the same batch as the plan of the generation asked from it
+(see :mod:`ssropt.engine.worker`): plain JSON data
+(:meth:`ssropt.strategies.base.Strategy.state_dict`), nothing pickled.
 Trial records are :mod:`.records`, the checkpoint attribute :mod:`.checkpoint`.
 """
 

@@ -3,9 +3,10 @@
 The front is computed here from the stored trials (feasible, COMPLETE), over the study's
 objectives (latency, lower is better, and throughput, higher is better; and energy per
 image, lower is better, in a three-objective study: the non-dominated set in three
-dimensions), never through Optuna's ``best_trials`` which is slow on large studies.  Rows are :mod:`.rows`; :func:`all_rows`
-adds every other COMPLETE trial, feasible or not.  Every file is written all
-or nothing (:mod:`ssropt.outputs.files`), where ``-`` is standard output.
+dimensions), never through Optuna's ``best_trials`` which is slow on large studies.
+Rows are :mod:`.rows`; :func:`all_rows` adds every other COMPLETE trial, feasible or
+not.  Every file is written all or nothing (:mod:`ssropt.outputs.files`), where ``-`` is
+standard output.
 """
 
 from __future__ import annotations
