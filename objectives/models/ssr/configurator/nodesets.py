@@ -79,7 +79,7 @@ class NodeSetTable:
         v = cand.values
         na, nb, nc, nh, nw1, nw2 = (len(v[k]) for k in ("a", "b", "c", "h1", "w1", "w2"))
         self.shapes = {
-            "lb": ((cand.n_alpha,), float), "act": ((), bool), "act_all": ((), bool), "wo": ((), bool),
+            "lb": ((cand.n_alpha,), float), "suf": ((cand.n_alpha,), float), "act": ((), bool), "act_all": ((), bool), "wo": ((), bool),
             "member": ((cand.n_nodes,), bool), "roles": ((3,), bool),
             "X": ((na, nh), np.int64), "Y": ((nb, nw1), np.int64),
             "Ymha": ((nb, nw1), np.int64), "Zmha": ((nc, nw2), np.int64),
@@ -154,4 +154,5 @@ class NodeSetTable:
                 bits = bits & tables[j]
             t[key][sid] = bits
         t["lb"][sid] = sum(nt.lb(j) for j in nodes) * LB_MARGIN
+        t["suf"][sid] = np.minimum.accumulate(t["lb"][sid][::-1])[::-1]
         return sid
