@@ -13,11 +13,10 @@ the lowest priority ``image * n_layers + layer``, so a job runs at the first ste
 after its ready time (one after its latest predecessor) that no higher-priority job of
 its accelerator took -- lower-priority jobs never delay it.  When every predecessor of a
 job is an earlier layer of its image (zoo, Hugging Face and GEMM-chain workloads),
-visiting the jobs in priority order therefore places each one for good: a loop over
-``(image, layer)``, vectorised over keys, with one free-step bitmap of 64-bit words per
-(key, accelerator).  The search starts after the same layer of the previous image, which
-runs earlier (by induction over layers: its ready time is no later and it takes its
-step first).  Other graphs fall back to the step-by-step simulation.
+visiting the jobs in priority order therefore places each one for good: per key a
+compiled loop over ``(image, layer)`` with one table of taken steps per accelerator.
+The search starts after the same layer of the previous image, which runs earlier (by
+induction over layers: its ready time is no later and it takes its step first).  Other graphs fall back to the step-by-step simulation.
 
 A schedule is summarised for costing by its *step kinds*: the variant of the job each
 node runs in a step (``0`` idle, else ``1 + last + 2*first + 4*final``: ``last`` = last
@@ -46,6 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ssropt.objectives.workloads.graph import Section, Workload
 
@@ -57,10 +57,6 @@ _BIG = np.iinfo(np.int64).max // 4
 _CHUNK_JOBS = 1 << 23
 #: jobs summarised at once: keeps the working arrays small (cache-friendly)
 _PIECE_JOBS = 1 << 15
-#: ``_MASK[s]``: the bits ``>= s`` of a 64-bit word; word index and bit of a step (numpy
-#: scalars: cheaper operands than Python ints)
-_MASK = np.int64(-1) << np.arange(64, dtype=np.int64)
-_SIX, _SIXTY_THREE = np.int64(6), np.int64(63)
 
 
 @dataclass(frozen=True)
@@ -153,6 +149,8 @@ class LockStepScheduler:
                     self._topological &= need <= self.copies[p]
             self._topological &= all(q < layer for q in preds)
             self._preds.append(tuple(sorted(preds)))
+        self._pred_ptr = np.cumsum([0] + [len(p) for p in self._preds]).astype(np.int64)
+        self._pred_idx = np.array([q for p in self._preds for q in p], dtype=np.int64)
         last = self.layer_block == self.copies[self.layer_node] - 1
         self._variant0 = 1 + LAST * last + FIRST * (np.arange(n_layers) == 0)
         self._lhs_src = np.arange(n_layers)  # LHS read from DDR: the consumer's own step
@@ -231,48 +229,12 @@ class LockStepScheduler:
     def _list_schedule(self, batch: np.ndarray, assign: np.ndarray) -> np.ndarray:
         """Step of every job, ``(images, n_layers, K)`` (``-1`` past a key's batch), of K
         keys sorted by decreasing batch, placing jobs in priority order (module doc)."""
-        n_keys, n_layers, images = batch.size, self.n_layers, int(batch[0])
-        n_acc = int(assign.max()) + 1
-        n_words = images * n_layers // 64 + 2  # a row never fills up: every search ends
-        free = np.full(n_keys * n_acc * n_words, -1, dtype=np.int64)  # bit set = step free
-        # first word of the bitmap of each node's accelerator, (J, K)
-        word0 = np.ascontiguousarray((np.arange(n_keys)[:, None] * n_acc + assign).T * n_words)
-        end = np.zeros((images * n_layers, n_keys), dtype=np.int64)  # step + 1 of each job
-        n_active = (batch[None, :] > np.arange(images)[:, None]).sum(axis=1)  # keys: a prefix
-        node, prev = self.layer_node.tolist(), []
-        for i in range(images):
-            n = int(n_active[i])
-            # row views: this image's ends, the previous image's (same keys), first words
-            cur = list(end[i * n_layers : (i + 1) * n_layers, :n])
-            prev, first_word = [row[:n] for row in prev], [w[:n] for w in word0]
-            for layer, preds in enumerate(self._preds):
-                start = prev[layer] if i else None  # the same layer of the previous image
-                for p in preds:
-                    start = cur[p] if start is None else np.maximum(start, cur[p])
-                if start is None:
-                    start = np.zeros(n, dtype=np.int64)
-                fw = first_word[node[layer]]
-                idx = start >> _SIX
-                idx += fw
-                word = free[idx]
-                bit = start & _SIXTY_THREE
-                avail = word & _MASK[bit]
-                jumped = None
-                if np.count_nonzero(avail) < n:  # no free step left in a word: try the next
-                    jumped = miss = np.flatnonzero(avail == 0)
-                    first = idx[jumped]
-                    while miss.size:
-                        idx[miss] += 1
-                        word[miss] = avail[miss] = found = free[idx[miss]]
-                        miss = miss[found == 0]
-                low = avail & -avail  # the first free step, as a bit; frexp: its index + 1
-                np.add(start - bit, np.frexp(low)[1], out=cur[layer])
-                if jumped is not None:
-                    cur[layer][jumped] += (idx[jumped] - first) << 6
-                free[idx] = word ^ low
-            prev = cur
+        n_layers, images = self.n_layers, int(batch[0])
+        end = np.zeros((images * n_layers, batch.size), dtype=np.int64)  # step + 1 of each job
+        _place_jobs(np.ascontiguousarray(batch, dtype=np.int64), np.ascontiguousarray(assign, dtype=np.int64),
+                    self.layer_node.astype(np.int64), self._pred_ptr, self._pred_idx, end)
         end -= 1
-        return end.reshape(images, n_layers, n_keys)
+        return end.reshape(images, n_layers, batch.size)
 
     def _lockstep(self, batch: np.ndarray, assign: np.ndarray) -> np.ndarray:
         """:meth:`_list_schedule` step by step, for any graph (the original simulation)."""
@@ -438,3 +400,29 @@ class LockStepScheduler:
         rhs = np.zeros(acc_bounds[-1], dtype=np.int64)
         rhs[acc_bounds[:-1, None] + user] = peaks[first_row[:, None] + rhs_row]
         return peaks[row < np.repeat(n_acc, n_rows)], rhs, acc_bounds
+
+
+@njit(cache=True)
+def _place_jobs(batch, assign, layer_node, pred_ptr, pred_idx, end):
+    """Place every job of every key in priority order (image, then layer): each at the
+    first step of its accelerator that is free, at or after the end of its predecessors
+    and of the same layer of the previous image; ``end[image * n_layers + layer, key]``
+    is its step + 1."""
+    n_layers = len(pred_ptr) - 1
+    n_acc = assign.max() + 1 if assign.size else 1
+    horizon = end.shape[0] + 64  # a job never waits past every other job of its key
+    taken = np.zeros((n_acc, horizon), dtype=np.bool_)
+    for k in range(batch.size):
+        taken[:] = False
+        for i in range(batch[k]):
+            row = i * n_layers
+            for layer in range(n_layers):
+                start = end[row - n_layers + layer, k] if i else 0
+                for e in range(pred_ptr[layer], pred_ptr[layer + 1]):
+                    start = max(start, end[row + pred_idx[e], k])
+                acc = assign[k, layer_node[layer]]
+                step = start
+                while taken[acc, step]:
+                    step += 1
+                taken[acc, step] = True
+                end[row + layer, k] = step + 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+from numba import njit
 
 
 @dataclass
@@ -136,41 +137,94 @@ def dependency_view(assign: np.ndarray, arrays: np.ndarray, deps: np.ndarray) ->
 def producers(view: DependencyView, k: int, configured: np.ndarray, dups: np.ndarray):
     """``prod_a``, ``prod_c``, ``prod_div`` of accelerator ``k`` from the producers
     configured before ``configured`` (``(n, 1)``)."""
-    role = view.role
-    prod = (view.dst == k) & (view.src != k) & (view.src < configured)
-    prod_a = np.stack([np.lcm.reduce(np.where(prod & (role == r), view.pa, 1), axis=1) for r in range(3)], axis=1)
-    pce = np.maximum(view.pcd[:, :, None] // dups, 1)
-    prod_c = np.stack([np.lcm.reduce(np.where((prod & (role == r))[:, :, None], pce, 1), axis=1)
-                       for r in range(3)], axis=1)
-    prod_div = (~prod[:, :, None] | (view.pcd[:, :, None] % dups == 0)).all(axis=1)
+    n = len(view.src)
+    prod_a = np.ones((n, 3), dtype=np.int64)
+    prod_c = np.ones((n, 3, len(dups)), dtype=np.int64)
+    prod_div = np.ones((n, len(dups)), dtype=bool)
+    _producers(view.src, view.dst, view.role, view.pa, view.pcd, k, _per_design(configured, n),
+               np.asarray(dups, dtype=np.int64), prod_a, prod_c, prod_div)
     return prod_a, prod_c, prod_div
 
 
 def consumers(view: DependencyView, k: int, configured: np.ndarray, width: int):
     """``(n, U)`` which accelerators configured before ``configured`` accelerator ``k``
     feeds, and the roles of the edges (bit ``r``)."""
-    feed = (view.src == k) & (view.dst != k) & (view.dst < configured)
-    onto = (view.dst[:, :, None] == np.arange(width)) & feed[:, :, None]
-    roles = np.bitwise_or.reduce(np.where(onto, (1 << view.role)[None, :, None], 0), axis=1)
-    return onto.any(axis=1), roles
+    n = len(view.src)
+    valid = np.zeros((n, width), dtype=bool)
+    roles = np.zeros((n, width), dtype=np.int64)
+    _consumers(view.src, view.dst, view.role, k, _per_design(configured, n), valid, roles)
+    return valid, roles
 
 
 def needs(view: DependencyView, exclude: int, configured: np.ndarray, width: int) -> np.ndarray:
     """``(n, U, 4)`` lcm needs (aL, bL, bR, cR) of every accelerator ``y`` from its own
     array and its producers other than ``exclude`` that are configured (before
     ``configured``, ``(n,)``) or are ``y`` itself."""
-    conf = np.reshape(configured, (-1, 1))
-    src, dst, role, pa = view.src, view.dst, view.role, view.pa
-    inc = (src != exclude) & ((src < conf) | (src == dst))
-    pc_eff = np.maximum(view.pcd // np.maximum(view.dst_dup, 1), 1)
-    on = (dst[:, :, None] == np.arange(width)) & inc[:, :, None]  # (n, D, U)
     arrays = view.arrays[:, :width]
-    own = (arrays[:, :, 0], arrays[:, :, 1], arrays[:, :, 1], arrays[:, :, 2])
-    r0, r1, r2 = role == 0, role == 1, role == 2
-    contrib = (np.where(r0, pa, 1), np.where(r0, pc_eff, 1),
-               np.where(r1, pa, np.where(r2, pc_eff, 1)), np.where(r1, pc_eff, np.where(r2, pa, 1)))
-    out = [np.lcm(o, np.lcm.reduce(np.where(on, c[:, :, None], 1), axis=1)) for o, c in zip(own, contrib)]
-    return np.stack(out, axis=2)
+    out = np.ascontiguousarray(np.stack([arrays[:, :, 0], arrays[:, :, 1], arrays[:, :, 1], arrays[:, :, 2]],
+                                        axis=2), dtype=np.int64)
+    _needs(view.src, view.dst, view.role, view.pa, view.pcd, view.dst_dup, exclude,
+           _per_design(configured, len(view.src)), out)
+    return out
+
+
+def _per_design(configured, n: int) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(np.reshape(configured, (-1,)), (n,)), dtype=np.int64)
+
+
+@njit(cache=True)
+def _lcm(x, y):
+    if x == 0 or y == 0:
+        return 0
+    a, b = abs(x), abs(y)
+    while b:
+        a, b = b, a % b
+    return abs(x // a * y)
+
+
+@njit(cache=True)
+def _producers(src, dst, role, pa, pcd, k, conf, dups, prod_a, prod_c, prod_div):
+    for i in range(src.shape[0]):
+        for e in range(src.shape[1]):
+            s = src[i, e]
+            if dst[i, e] != k or s == k or s >= conf[i]:
+                continue
+            r = role[e]
+            prod_a[i, r] = _lcm(prod_a[i, r], pa[i, e])
+            for di in range(len(dups)):
+                prod_c[i, r, di] = _lcm(prod_c[i, r, di], max(pcd[i, e] // dups[di], 1))
+                if pcd[i, e] % dups[di] != 0:
+                    prod_div[i, di] = False
+
+
+@njit(cache=True)
+def _consumers(src, dst, role, k, conf, valid, roles):
+    for i in range(src.shape[0]):
+        for e in range(src.shape[1]):
+            y = dst[i, e]
+            if src[i, e] == k and y != k and y < conf[i] and y < valid.shape[1]:
+                valid[i, y] = True
+                roles[i, y] |= 1 << role[e]
+
+
+@njit(cache=True)
+def _needs(src, dst, role, pa, pcd, dst_dup, exclude, conf, out):
+    for i in range(src.shape[0]):
+        for e in range(src.shape[1]):
+            s, y = src[i, e], dst[i, e]
+            if s == exclude or not (s < conf[i] or s == y) or y >= out.shape[1]:
+                continue
+            pc_eff = max(pcd[i, e] // max(dst_dup[i, e], 1), 1)
+            r = role[e]
+            if r == 0:
+                out[i, y, 0] = _lcm(out[i, y, 0], pa[i, e])
+                out[i, y, 1] = _lcm(out[i, y, 1], pc_eff)
+            elif r == 1:
+                out[i, y, 2] = _lcm(out[i, y, 2], pa[i, e])
+                out[i, y, 3] = _lcm(out[i, y, 3], pc_eff)
+            else:
+                out[i, y, 2] = _lcm(out[i, y, 2], pc_eff)
+                out[i, y, 3] = _lcm(out[i, y, 3], pa[i, e])
 
 
 def same_context(view: DependencyView, k: int, n_acc: np.ndarray, width: int) -> np.ndarray:

@@ -165,15 +165,17 @@ class SsrSelector(Selector):
         a, b, c = cand.al_a, cand.al_b, cand.al_c
         bi, ci = cand.bi[abc], cand.ci[abc]
         la0, rb0, wu0, suf_la, suf_rb, suf_wu = self._bounds
-        for sid in range(self._bounded, count):
-            never_hard = (not st["wo"][sid]) | ~st["hardenable"][sid, bi, ci]
+        new = np.arange(self._bounded, count)
+        sid = new[:, None]
+        if new.size:
+            never_hard = ~st["wo"][sid] | ~st["hardenable"][sid, bi, ci]
             wb, wu = self._weight_banks(b, c, np.where(never_hard, st["words"][sid, abc], 0))
             if self.ram_bounds:
-                la0[sid] = self.lbl * a * b * st["lmin"][sid, cand.ai[abc], bi]
-                rb0[sid] = wb + (self.rbl * c * b * st["rmin"][sid, bi, ci] if st["act"][sid] else 0)
-                wu0[sid] = wu
+                la0[new] = self.lbl * a * b * st["lmin"][sid, cand.ai[abc], bi]
+                rb0[new] = wb + np.where(st["act"][sid], self.rbl * c * b * st["rmin"][sid, bi, ci], 0)
+                wu0[new] = wu
             for bound, suffix in ((la0, suf_la), (rb0, suf_rb), (wu0, suf_wu)):
-                suffix[sid] = _suffix_min(bound[sid])
+                suffix[new] = _suffix_min(bound[new])
         self._bounded = count
         return self._bounds
 
