@@ -38,7 +38,12 @@ class NodeTables:
         v = cand.values
         A, B, C, H1, W1, W2 = (v[k] for k in ("a", "b", "c", "h1", "w1", "w2"))
         factors = np.arange(1, partition_max + 1)
-        self.align_a, self.align_bl, self.align_br, self.align_c, self.resident = [], [], [], [], []
+        self.align_a, self.align_bl, self.align_br, self.align_c = [], [], [], []
+        #: (n_nodes, n_abc) weight words and (n_nodes, nb*nw1*nc*nw2) resident weight bytes
+        #: of every node, zero for activation-RHS nodes
+        self.resident_shape = (len(B), len(W1), len(C), len(W2))
+        self.words = np.zeros((cand.n_nodes, cand.n_abc), dtype=np.int64)
+        self.resident = np.zeros((cand.n_nodes, int(np.prod(self.resident_shape))), dtype=np.int64)
         for j in range(cand.n_nodes):
             nx = ceil_div(int(cand.m[j]), A[:, None] * H1[None, :])
             ny = ceil_div(int(cand.k[j]), B[:, None] * W1[None, :])
@@ -47,12 +52,11 @@ class NodeTables:
             self.align_bl.append(_alignment_bits(ny, W1[None, :] // 2, factors))
             self.align_br.append(_alignment_bits(ny, W1[None, :] // 8, factors))
             self.align_c.append(_alignment_bits(nz, W2[None, :] // 2, factors))
-            if cand.act[j]:
-                self.resident.append(None)
-            else:  # resident weight bytes over (b, w1, c, w2)
+            if not cand.act[j]:  # resident weight bytes over (b, w1, c, w2)
                 kb = ceil_div(int(cand.k[j]), B[:, None] * W1[None, :]) * W1[None, :]
                 nc = ceil_div(int(cand.n[j]), C[:, None] * W2[None, :]) * W2[None, :]
-                self.resident.append(kb[:, :, None, None] * nc[None, None, :, :] * (cand.dt * int(cand.copies[j])))
+                self.resident[j] = (kb[:, :, None, None] * nc[None, None, :, :] * (cand.dt * int(cand.copies[j]))).ravel()
+                self.words[j] = cand.node_words(j)
         self._lb: dict[int, np.ndarray] = {}
 
     def lb(self, j: int) -> np.ndarray:
@@ -91,16 +95,16 @@ class NodeSetTable:
         }
 
     def index(self, masks: np.ndarray) -> np.ndarray:
-        """Node-set ids of node bit masks (tables of new sets built on the way)."""
+        """Node-set ids of node bit masks (tables of new sets built on the way, all at once)."""
         uniq, inverse = np.unique(masks, return_inverse=True)
-        ids = np.empty(len(uniq), dtype=np.int64)
-        for i, mask in enumerate(uniq.tolist()):
-            sid = self.ids.get(mask)
-            ids[i] = self._add(mask) if sid is None else sid
+        ids = np.fromiter((self.ids.get(m, -1) for m in uniq.tolist()), dtype=np.int64, count=len(uniq))
+        new = np.flatnonzero(ids < 0)
+        if new.size:
+            ids[new] = self._add(uniq[new])
         return ids[inverse].reshape(masks.shape)
 
-    def _grow(self) -> None:
-        cap = max(64, 2 * self.capacity)
+    def _grow(self, needed: int) -> None:
+        cap = max(64, 2 * self.capacity, needed)
         for name, (shape, dtype) in self.shapes.items():
             grown = np.zeros((cap,) + shape, dtype=dtype)
             if self.capacity:
@@ -108,51 +112,57 @@ class NodeSetTable:
             self.arrays[name] = grown
         self.capacity = cap
 
-    def _add(self, mask: int) -> int:
-        if self.count == self.capacity:
-            self._grow()
-        sid = self.count
-        self.count += 1
-        self.ids[mask] = sid
+    def _add(self, masks: np.ndarray) -> np.ndarray:
+        """Build the tables of new node sets (bit masks); their ids."""
+        n_new = len(masks)
+        if self.count + n_new > self.capacity:
+            self._grow(self.count + n_new)
+        sid = np.arange(self.count, self.count + n_new)
+        self.count += n_new
+        self.ids.update(zip(masks.tolist(), sid.tolist()))
         cand, nt, t = self.cand, self.nodes, self.arrays
-        nodes = [j for j in range(cand.n_nodes) if mask >> j & 1]
-        idx = np.array(nodes)
+        member = (masks[:, None] >> np.arange(cand.n_nodes)) & 1 == 1  # (m, J)
         v = cand.values
         A, B, C, H1, W1, W2 = (v[k] for k in ("a", "b", "c", "h1", "w1", "w2"))
-        act = cand.act[idx]
-        t["act"][sid], t["act_all"][sid], t["wo"][sid] = act.any(), act.all(), not act.any()
-        t["member"][sid, idx] = True
-        in_set = set(nodes)
+        act = member & cand.act
+        weight = member & ~cand.act
+        has_act = act.any(axis=1)
+        t["member"][sid] = member
+        t["act"][sid], t["act_all"][sid], t["wo"][sid] = has_act, ~weight.any(axis=1), ~has_act
         for src, dst, role in cand.deps.tolist():
-            if src in in_set and dst in in_set:
-                t["roles"][sid, role] = True
+            t["roles"][sid, role] |= member[:, src] & member[:, dst]
         # buffer depths from the largest layer; least depth per lane over tiles (RAM bounds)
-        X = ceil_div(int(cand.m[idx].max()), A[:, None] * H1[None, :])
-        Y = ceil_div(int(cand.k[idx].max()), B[:, None] * W1[None, :])
+        def largest(dims, which):
+            return np.where(which, dims, 0).max(axis=1)[:, None, None]
+        X = ceil_div(largest(cand.m, member), A[:, None] * H1[None, :])
+        Y = ceil_div(largest(cand.k, member), B[:, None] * W1[None, :])
         t["X"][sid], t["Y"][sid] = X, Y
         left = ceil_div(H1[:, None] * W1[None, :], cand.npp)
-        depth = X[:, None, :, None] * Y[None, :, None, :] * left[None, None, :, :]  # (na, nb, nh, nw1)
-        t["lmin"][sid] = ceil_div(depth, self.lhs_depth).min(axis=(2, 3))
-        if act.any():
-            Ym = ceil_div(int(cand.k[idx[act]].max()), B[:, None] * W1[None, :])
-            Zm = ceil_div(int(cand.n[idx[act]].max()), C[:, None] * W2[None, :])
-            t["Ymha"][sid], t["Zmha"][sid] = Ym, Zm
-            right = ceil_div(W1[:, None] * W2[None, :], cand.npp)
-            rdepth = Ym[:, None, :, None] * Zm[None, :, None, :] * right[None, None, :, :]  # (nb, nc, nw1, nw2)
-            t["rmin"][sid] = ceil_div(rdepth, self.rhs_depth).min(axis=(2, 3))
-        weight = [j for j in nodes if not cand.act[j]]
-        if weight:
-            t["words"][sid] = sum(cand.node_words(j) for j in weight)
-        if not act.any():  # only accelerators of weights alone may harden them
-            resident = sum(nt.resident[j] for j in weight)
-            t["resident"][sid] = resident
+        depth = X[:, :, None, :, None] * Y[:, None, :, None, :] * left  # (m, na, nb, nh, nw1)
+        t["lmin"][sid] = ceil_div(depth, self.lhs_depth).min(axis=(3, 4))
+        # activation RHS (zero where the set has none)
+        Ym = ceil_div(largest(cand.k, act), B[:, None] * W1[None, :])
+        Zm = ceil_div(largest(cand.n, act), C[:, None] * W2[None, :])
+        t["Ymha"][sid], t["Zmha"][sid] = Ym, Zm
+        right = ceil_div(W1[:, None] * W2[None, :], cand.npp)
+        rdepth = Ym[:, :, None, :, None] * Zm[:, None, :, None, :] * right  # (m, nb, nc, nw1, nw2)
+        t["rmin"][sid] = ceil_div(rdepth, self.rhs_depth).min(axis=(3, 4))
+        t["words"][sid] = weight.astype(np.int64) @ nt.words
+        # only accelerators of weights alone may harden them
+        alone = np.flatnonzero(~has_act)
+        if alone.size:
+            resident = (weight[alone].astype(np.int64) @ nt.resident).reshape((alone.size,) + nt.resident_shape)
+            t["resident"][sid[alone]] = resident
             lhs2 = 2 * H1.min() * W1 * cand.dt
-            t["hardenable"][sid] = (resident + lhs2[None, :, None, None]).min(axis=(1, 3)) <= cand.local_memory
+            t["hardenable"][sid[alone]] = (resident + lhs2[:, None, None]).min(axis=(2, 4)) <= cand.local_memory
         for key, tables in (("aA", nt.align_a), ("aBL", nt.align_bl), ("aBR", nt.align_br), ("aC", nt.align_c)):
-            bits = tables[nodes[0]]
-            for j in nodes[1:]:
-                bits = bits & tables[j]
+            bits = np.full((n_new,) + tables[0].shape, -1, dtype=np.int64)
+            for j in range(cand.n_nodes):
+                bits[member[:, j]] &= tables[j]
             t[key][sid] = bits
-        t["lb"][sid] = sum(nt.lb(j) for j in nodes) * LB_MARGIN
-        t["suf"][sid] = np.minimum.accumulate(t["lb"][sid][::-1])[::-1]
+        lb = np.zeros((n_new, cand.n_alpha))
+        for j in range(cand.n_nodes):  # in node order, as the times are summed
+            lb += np.where(member[:, j, None], nt.lb(j), 0.0)
+        t["lb"][sid] = lb * LB_MARGIN
+        t["suf"][sid] = np.minimum.accumulate(t["lb"][sid][:, ::-1], axis=1)[:, ::-1]
         return sid

@@ -154,6 +154,8 @@ class SsrSelector(Selector):
         buffers, URAM of the weights -- context-free lower bounds (zero where the
         platform's blocks do not guarantee BRAM) -- and their suffix minima."""
         count = self.sets.count
+        if count == self._bounded:
+            return self._bounds
         if count > len(self._bounds[0]):
             size = max(2 * len(self._bounds[0]), count, 64)
             grown = tuple(np.zeros((size, self.cand.n_alpha), dtype=np.int64) for _ in range(6))
