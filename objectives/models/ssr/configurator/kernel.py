@@ -31,6 +31,9 @@ from numba import njit
 
 #: cdse_on_chip: candidates within this factor of the best time compete on RAM
 TIME_BAND = 1.08
+#: alphas ``b << BUCKET_BITS`` to ``(b + 1) << BUCKET_BITS`` form bucket ``b``, whose least
+#: bounds let a search skip it whole
+BUCKET_BITS = 5
 
 # positions in the constants array
 (C_LBL, C_RBL, C_UL, C_RAM_BOUNDS, C_PMAX, C_PPROD, C_LCM_LIMIT, C_BRAM_DEPTH, C_TYPE_L, C_TYPE_R,
@@ -88,16 +91,18 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
     ``k`` the constants (``C_*``), ``lcm`` the clipped lcm table, ``cand`` the per-alpha
     and per-array tables, ``tiles`` the per-tile ones, ``node_time`` ``(n_nodes, n_abc,
     n_tiles)``, ``sets`` the node-set tables, ``bounds`` per node set and alpha the
-    context-free RAM bounds and their suffix minima (zero where they do not hold),
-    ``classes`` the alphas of each class (``dup`` cap and ``c`` rule) and each query's
-    class, ``qs`` the queries (needs clipped).
+    context-free RAM bounds (zero where they do not hold), per bucket of alphas the least
+    ``lb`` and RAM bounds and their minima over every later bucket, ``classes`` the
+    alphas of each class (``dup`` cap and ``c`` rule, AIE-descending), for each entry
+    the class's first entry in a later bucket, and each query's class, ``qs`` the
+    queries (needs clipped).  ``cand`` carries the same later-bucket minima of PLIO.
     """
     (al_abc, al_di, al_d, al_a, al_b, al_c, al_size, al_pout, al_lplio, al_pin_act,
      suf_pout, suf_lplio, suf_pin_act, ai_of, bi_of, ci_of, lhs_plio, rhs_plio, repeat) = cand
-    la0, rb0, wu0, suf_la, suf_rb, suf_wu = bounds
-    class_alphas, class_start, class_end, class_of = classes
+    la0, rb0, wu0, bucket_lb, bucket_la, bucket_rb, suf_lb, suf_la, suf_rb, suf_wu = bounds
+    class_alphas, class_next, class_start, class_end, class_of = classes
     (h1, w1, w2, h1i, w1i, w2i, lhs_bytes, mem_ok, left_words, right_words) = tiles
-    (member, lb, suf, act, act_all, wo, roles, X, Y, Ymha, Zmha, words, resident, hardenable,
+    (member, lb, act, act_all, wo, roles, X, Y, Ymha, Zmha, words, resident, hardenable,
      aA, aBL, aBR, aC, lmin, rmin) = sets
     (set_index, share, dup_cap, rule_kind, rule_val, lhs_buffers, prod_a, prod_c, prod_div,
      cons_valid, cons_roles, cons_needs, cons_arr, cons_buf, cons_old) = qs
@@ -143,14 +148,26 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
                 lo = mid + 1
             else:
                 hi = mid
-        for i in range(lo, end):
-            alpha = class_alphas[i]
-            # suffix minima over every later alpha: nothing from here on can be in the band
-            # or fit the share
-            if suf[u, alpha] > thr or suf_pout[alpha] > s2 or nL * suf_la[u, alpha] + suf_rb[u, alpha] > s3:
+        pos = lo - 1
+        bucket = -1
+        while True:
+            pos += 1
+            if pos >= end:
                 break
-            if (suf_pin_act[alpha] if u_act else suf_lplio[alpha]) > s1 or suf_wu[u, alpha] > s4:
-                break
+            alpha = class_alphas[pos]
+            if alpha >> BUCKET_BITS != bucket:  # a new bucket
+                bucket = alpha >> BUCKET_BITS
+                # suffix minima from this bucket on: nothing later can be in the band or fit
+                if suf_lb[u, bucket] > thr or nL * suf_la[u, bucket] + suf_rb[u, bucket] > s3:
+                    break
+                if suf_wu[u, bucket] > s4 or suf_pout[bucket] > s2:
+                    break
+                if (suf_pin_act[bucket] if u_act else suf_lplio[bucket]) > s1:
+                    break
+                # least bounds of the bucket: skip it whole
+                if bucket_lb[u, bucket] > thr or nL * bucket_la[u, bucket] + bucket_rb[u, bucket] > s3:
+                    pos = class_next[pos] - 1
+                    continue
             if lb[u, alpha] > thr or al_pout[alpha] > s2 or nL * la0[u, alpha] + rb0[u, alpha] > s3:
                 continue
             if (al_pin_act[alpha] if u_act else al_lplio[alpha]) > s1 or wu0[u, alpha] > s4:

@@ -19,6 +19,8 @@ from ssropt.objectives.models.lockstep.buffers import ceil_div
 #: time lower bounds are sums in another order than the exact times: a margin keeps them
 #: below, whatever the rounding
 LB_MARGIN = 1.0 - 1e-9
+#: a time no design reaches (ns): the lower bound of a node an alpha cannot run at all
+UNREACHABLE = 1e250
 
 
 def _alignment_bits(count: np.ndarray, sub: np.ndarray, factors: np.ndarray) -> np.ndarray:
@@ -57,16 +59,17 @@ class NodeTables:
                 nc = ceil_div(int(cand.n[j]), C[:, None] * W2[None, :]) * W2[None, :]
                 self.resident[j] = (kb[:, :, None, None] * nc[None, None, :, :] * (cand.dt * int(cand.copies[j]))).ravel()
                 self.words[j] = cand.node_words(j)
-        self._lb: dict[int, np.ndarray] = {}
+        self._lb: np.ndarray | None = None
 
-    def lb(self, j: int) -> np.ndarray:
-        """Node ``j``'s fastest tile on every alpha (its share of the time lower bound)."""
-        out = self._lb.get(j)
-        if out is None:
+    def lb_table(self) -> np.ndarray:
+        """``(n_nodes, n_alpha)`` every node's fastest tile on every alpha (its share of the
+        time lower bound); a node no tile of an alpha can run gets ``UNREACHABLE``, a finite
+        stand-in for infinity, so sums over sets stay finite."""
+        if self._lb is None:
             cand = self.cand
-            out = cand.node_tmin(j)[cand.al_abc] * ceil_div(int(cand.repeat[j]), cand.al_d)
-            self._lb[j] = out
-        return out
+            self._lb = np.stack([np.minimum(cand.node_tmin(j)[cand.al_abc], UNREACHABLE)
+                                 * ceil_div(int(cand.repeat[j]), cand.al_d) for j in range(cand.n_nodes)])
+        return self._lb
 
 
 class NodeSetTable:
@@ -83,7 +86,7 @@ class NodeSetTable:
         v = cand.values
         na, nb, nc, nh, nw1, nw2 = (len(v[k]) for k in ("a", "b", "c", "h1", "w1", "w2"))
         self.shapes = {
-            "lb": ((cand.n_alpha,), float), "suf": ((cand.n_alpha,), float), "act": ((), bool), "act_all": ((), bool), "wo": ((), bool),
+            "lb": ((cand.n_alpha,), float), "act": ((), bool), "act_all": ((), bool), "wo": ((), bool),
             "member": ((cand.n_nodes,), bool), "roles": ((3,), bool),
             "X": ((na, nh), np.int64), "Y": ((nb, nw1), np.int64),
             "Ymha": ((nb, nw1), np.int64), "Zmha": ((nc, nw2), np.int64),
@@ -131,22 +134,31 @@ class NodeSetTable:
         t["act"][sid], t["act_all"][sid], t["wo"][sid] = has_act, ~weight.any(axis=1), ~has_act
         for src, dst, role in cand.deps.tolist():
             t["roles"][sid, role] |= member[:, src] & member[:, dst]
-        # buffer depths from the largest layer; least depth per lane over tiles (RAM bounds)
+        # buffer depths from the largest layer; least depth per lane over tiles (RAM bounds),
+        # computed once per distinct pair of largest dimensions
         def largest(dims, which):
-            return np.where(which, dims, 0).max(axis=1)[:, None, None]
-        X = ceil_div(largest(cand.m, member), A[:, None] * H1[None, :])
-        Y = ceil_div(largest(cand.k, member), B[:, None] * W1[None, :])
-        t["X"][sid], t["Y"][sid] = X, Y
+            return np.where(which, dims, 0).max(axis=1)
+
+        def least_depth(rows, cols, dims_r, dims_c, words, lanes_depth):
+            """(m, nr, nc) least ``ceil(rows * cols * words / lanes_depth)`` over tiles, with
+            ``rows = ceil(largest_r / (dims_r x tile_r))`` and likewise ``cols``."""
+            pairs, index = np.unique(np.stack([rows, cols], axis=1), axis=0, return_inverse=True)
+            R = ceil_div(pairs[:, 0, None, None], dims_r[0][:, None] * dims_r[1][None, :])
+            Cc = ceil_div(pairs[:, 1, None, None], dims_c[0][:, None] * dims_c[1][None, :])
+            depth = R[:, :, None, :, None] * Cc[:, None, :, None, :] * words
+            return ceil_div(depth, lanes_depth).min(axis=(3, 4))[index.ravel()]
+
+        mmax, kmax = largest(cand.m, member), largest(cand.k, member)
+        t["X"][sid] = ceil_div(mmax[:, None, None], A[:, None] * H1[None, :])
+        t["Y"][sid] = ceil_div(kmax[:, None, None], B[:, None] * W1[None, :])
         left = ceil_div(H1[:, None] * W1[None, :], cand.npp)
-        depth = X[:, :, None, :, None] * Y[:, None, :, None, :] * left  # (m, na, nb, nh, nw1)
-        t["lmin"][sid] = ceil_div(depth, self.lhs_depth).min(axis=(3, 4))
+        t["lmin"][sid] = least_depth(mmax, kmax, (A, H1), (B, W1), left, self.lhs_depth)
         # activation RHS (zero where the set has none)
-        Ym = ceil_div(largest(cand.k, act), B[:, None] * W1[None, :])
-        Zm = ceil_div(largest(cand.n, act), C[:, None] * W2[None, :])
-        t["Ymha"][sid], t["Zmha"][sid] = Ym, Zm
+        kact, nact = largest(cand.k, act), largest(cand.n, act)
+        t["Ymha"][sid] = ceil_div(kact[:, None, None], B[:, None] * W1[None, :])
+        t["Zmha"][sid] = ceil_div(nact[:, None, None], C[:, None] * W2[None, :])
         right = ceil_div(W1[:, None] * W2[None, :], cand.npp)
-        rdepth = Ym[:, :, None, :, None] * Zm[:, None, :, None, :] * right  # (m, nb, nc, nw1, nw2)
-        t["rmin"][sid] = ceil_div(rdepth, self.rhs_depth).min(axis=(3, 4))
+        t["rmin"][sid] = least_depth(kact, nact, (B, W1), (C, W2), right, self.rhs_depth)
         t["words"][sid] = weight.astype(np.int64) @ nt.words
         # only accelerators of weights alone may harden them
         alone = np.flatnonzero(~has_act)
@@ -160,9 +172,5 @@ class NodeSetTable:
             for j in range(cand.n_nodes):
                 bits[member[:, j]] &= tables[j]
             t[key][sid] = bits
-        lb = np.zeros((n_new, cand.n_alpha))
-        for j in range(cand.n_nodes):  # in node order, as the times are summed
-            lb += np.where(member[:, j, None], nt.lb(j), 0.0)
-        t["lb"][sid] = lb * LB_MARGIN
-        t["suf"][sid] = np.minimum.accumulate(t["lb"][sid][:, ::-1], axis=1)[:, ::-1]
+        t["lb"][sid] = (member.astype(float) @ nt.lb_table()) * LB_MARGIN
         return sid

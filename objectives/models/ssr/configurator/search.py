@@ -32,7 +32,7 @@ from ssropt.objectives.models.ssr.accelerator import ram_banks
 from ssropt.objectives.models.ssr.configurator import kernel
 
 #: the node-set tables the compiled search reads, in its order
-SET_FIELDS = ("member", "lb", "suf", "act", "act_all", "wo", "roles", "X", "Y", "Ymha", "Zmha", "words",
+SET_FIELDS = ("member", "lb", "act", "act_all", "wo", "roles", "X", "Y", "Ymha", "Zmha", "words",
               "resident", "hardenable", "aA", "aBL", "aBR", "aC", "lmin", "rmin")
 
 
@@ -78,14 +78,20 @@ class SsrSelector(Selector):
                                    s.ram_type_rhs, s.uram_depth, s.uram_weight, cand.local_memory,
                                    cand.n_dups, cand.n_tiles], dtype=i64)
         pin_act = (cand.lhs_plio[cand.al_abc] + cand.rhs_plio[cand.al_abc]) * cand.al_d  # never hardened
+        starts = np.arange(0, cand.n_alpha, 1 << kernel.BUCKET_BITS)
+
+        def suffix(values):  # per bucket: the least value from the bucket on
+            return _suffix_min(np.minimum.reduceat(values, starts))
+
         self.cand_tables = tuple(np.ascontiguousarray(x, dtype=i64) for x in (
             cand.al_abc, cand.al_di, cand.al_d, cand.al_a, cand.al_b, cand.al_c, cand.al_size, cand.al_pout,
-            cand.al_lplio, pin_act, _suffix_min(cand.al_pout), _suffix_min(cand.al_lplio), _suffix_min(pin_act),
+            cand.al_lplio, pin_act, suffix(cand.al_pout), suffix(cand.al_lplio), suffix(pin_act),
             cand.ai, cand.bi, cand.ci, cand.lhs_plio, cand.rhs_plio, cand.repeat))
-        self._bounds = tuple(np.zeros((0, cand.n_alpha), dtype=i64) for _ in range(6))
+        self._bounds = self._bound_arrays(0)
         self._bounded = 0
         self._class_ids: dict[tuple[int, int, int], int] = {}
         self._class_alphas = np.zeros(0, dtype=i64)
+        self._class_next = np.zeros(0, dtype=i64)
         self._class_start: list[int] = []
         self._class_end: list[int] = []
         self.tile_tables = tuple(np.ascontiguousarray(x, dtype=bool if x.dtype == bool else i64) for x in (
@@ -113,7 +119,7 @@ class SsrSelector(Selector):
             return out
         sets = tuple(st[name] for name in SET_FIELDS)
         class_of = self._classes(st, queries)  # first: it may add classes
-        classes = (self._class_alphas, np.array(self._class_start, dtype=np.int64),
+        classes = (self._class_alphas, self._class_next, np.array(self._class_start, dtype=np.int64),
                    np.array(self._class_end, dtype=np.int64), class_of)
         qs = (queries.set_index, queries.share, queries.dup_cap, queries.rule_kind, queries.rule_val,
               queries.lhs_buffers, self._needs["prod_a"], self._needs["prod_c"], queries.prod_div,
@@ -143,22 +149,38 @@ class SsrSelector(Selector):
                 elif kind == 2:
                     mask &= (v % c == 0) | (c % v == 0)
                 cid = self._class_ids[(cap_i, kind, v)] = len(self._class_start)
-                self._class_start.append(len(self._class_alphas))
-                self._class_alphas = np.concatenate([self._class_alphas, np.flatnonzero(mask)])
+                start = len(self._class_alphas)
+                alphas = np.flatnonzero(mask)
+                bucket = alphas >> kernel.BUCKET_BITS
+                following = start + np.searchsorted(bucket, bucket, side="right")  # first in a later bucket
+                self._class_start.append(start)
+                self._class_alphas = np.concatenate([self._class_alphas, alphas])
+                self._class_next = np.concatenate([self._class_next, following])
                 self._class_end.append(len(self._class_alphas))
             ids[i] = cid
         return ids[inverse.ravel()]
 
+    def _bound_arrays(self, rows: int) -> tuple[np.ndarray, ...]:
+        n_alpha = self.cand.n_alpha
+        n_buckets = (n_alpha + (1 << kernel.BUCKET_BITS) - 1) >> kernel.BUCKET_BITS
+        i64 = np.int64
+        return (np.zeros((rows, n_alpha), dtype=i64), np.zeros((rows, n_alpha), dtype=i64),
+                np.zeros((rows, n_alpha), dtype=i64), np.zeros((rows, n_buckets)), np.zeros((rows, n_buckets), dtype=i64),
+                np.zeros((rows, n_buckets), dtype=i64), np.zeros((rows, n_buckets)),
+                np.zeros((rows, n_buckets), dtype=i64), np.zeros((rows, n_buckets), dtype=i64),
+                np.zeros((rows, n_buckets), dtype=i64))
+
     def _set_bounds(self, st) -> tuple[np.ndarray, ...]:
-        """Per node set and alpha: BRAM blocks of one LHS buffer, of the RHS and weight
-        buffers, URAM of the weights -- context-free lower bounds (zero where the
-        platform's blocks do not guarantee BRAM) -- and their suffix minima."""
+        """Per node set: per alpha BRAM blocks of one LHS buffer, of the RHS and weight
+        buffers, URAM of the weights -- context-free lower bounds, zero where the
+        platform's blocks do not guarantee BRAM; per bucket of alphas the least time lower
+        bound and LHS and RHS bounds, and the suffix minima over buckets of those and of
+        the URAM bound."""
         count = self.sets.count
         if count == self._bounded:
             return self._bounds
         if count > len(self._bounds[0]):
-            size = max(2 * len(self._bounds[0]), count, 64)
-            grown = tuple(np.zeros((size, self.cand.n_alpha), dtype=np.int64) for _ in range(6))
+            grown = self._bound_arrays(max(2 * len(self._bounds[0]), count, 64))
             for old, new in zip(self._bounds, grown):
                 new[: self._bounded] = old[: self._bounded]
             self._bounds = grown
@@ -166,18 +188,21 @@ class SsrSelector(Selector):
         abc = cand.al_abc
         a, b, c = cand.al_a, cand.al_b, cand.al_c
         bi, ci = cand.bi[abc], cand.ci[abc]
-        la0, rb0, wu0, suf_la, suf_rb, suf_wu = self._bounds
+        la0, rb0, wu0, b_lb, b_la, b_rb, s_lb, s_la, s_rb, s_wu = self._bounds
         new = np.arange(self._bounded, count)
         sid = new[:, None]
-        if new.size:
+        if self.ram_bounds:
             never_hard = ~st["wo"][sid] | ~st["hardenable"][sid, bi, ci]
             wb, wu = self._weight_banks(b, c, np.where(never_hard, st["words"][sid, abc], 0))
-            if self.ram_bounds:
-                la0[new] = self.lbl * a * b * st["lmin"][sid, cand.ai[abc], bi]
-                rb0[new] = wb + np.where(st["act"][sid], self.rbl * c * b * st["rmin"][sid, bi, ci], 0)
-                wu0[new] = wu
-            for bound, suffix in ((la0, suf_la), (rb0, suf_rb), (wu0, suf_wu)):
-                suffix[new] = _suffix_min(bound[new])
+            la0[new] = self.lbl * a * b * st["lmin"][sid, cand.ai[abc], bi]
+            rb0[new] = wb + np.where(st["act"][sid], self.rbl * c * b * st["rmin"][sid, bi, ci], 0)
+            wu0[new] = wu
+        starts = np.arange(0, cand.n_alpha, 1 << kernel.BUCKET_BITS)
+        for bound, least, suffix in ((st["lb"], b_lb, s_lb), (la0, b_la, s_la), (rb0, b_rb, s_rb), (wu0, None, s_wu)):
+            per_bucket = np.minimum.reduceat(bound[new], starts, axis=1)
+            if least is not None:
+                least[new] = per_bucket
+            suffix[new] = _suffix_min(per_bucket)
         self._bounded = count
         return self._bounds
 
