@@ -88,9 +88,10 @@ class Queries:
             return None if any(v is None for v in values) else np.concatenate(values)
         return Queries(**{f.name: joined(f.name) for f in fields(Queries)})
 
-    def keys(self) -> np.ndarray:
-        """One byte string per query holding everything its answer depends on (the hint
-        excluded), so identical searches can be made once."""
+    def keys(self) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+        """The distinct queries: one byte string each holding everything its answer
+        depends on (the hint excluded), the first query of each and each query's key --
+        so identical searches can be made once."""
         n = self.n
         cons = np.concatenate(
             [self.cons_roles[:, :, None], self.cons_needs, self.cons_arr, self.cons_buf], axis=2
@@ -99,7 +100,30 @@ class Queries:
                  self.rule_val[:, None], self.lhs_buffers[:, None], self.prod_a,
                  self.prod_c.reshape(n, -1), self.prod_div.reshape(n, -1), cons.reshape(n, -1)]
         rows = np.ascontiguousarray(np.concatenate([p.astype(np.int64) for p in parts], axis=1))
-        return rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel()
+        _, first, inverse = np.unique(_row_hashes(rows), return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        if not (rows == rows[first[inverse]]).all():  # two distinct rows share a hash
+            _, first, inverse = np.unique(_as_bytes(rows), return_index=True, return_inverse=True)
+            inverse = inverse.ravel()
+        return _as_bytes(rows[first]).tolist(), first, inverse
+
+
+def _as_bytes(rows: np.ndarray) -> np.ndarray:
+    rows = np.ascontiguousarray(rows)
+    return rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel()
+
+
+@njit(cache=True)
+def _row_hashes(rows):
+    """A 64-bit FNV-1a hash of every row of an int64 matrix (equal rows, equal hashes)."""
+    out = np.empty(rows.shape[0], dtype=np.uint64)
+    prime = np.uint64(1099511628211)
+    for i in range(rows.shape[0]):
+        h = np.uint64(14695981039346656037)
+        for j in range(rows.shape[1]):
+            h = (h ^ np.uint64(rows[i, j])) * prime
+        out[i] = h
+    return out
 
 
 @dataclass(frozen=True)

@@ -213,8 +213,7 @@ class Selector:
         not searched again."""
         if queries.n == 0:
             return self._select(st, queries)
-        keys, first, inverse = np.unique(queries.keys(), return_index=True, return_inverse=True)
-        keys = keys.tolist()  # bytes
+        keys, first, inverse = queries.keys()
         rows = np.fromiter((self._answers.get(key, -1) for key in keys), dtype=np.int64, count=len(keys))
         todo = np.flatnonzero(rows < 0)
         if len(self._answers) + todo.size > ANSWERS_KEPT:  # forget all; this call's answers fresh
@@ -224,7 +223,7 @@ class Selector:
         if todo.size:
             rows[todo] = self._keep(self._select(st, queries.take(first[todo])))
             self._answers.update(zip([keys[i] for i in todo.tolist()], rows[todo].tolist()))
-        return self._table.take(rows[inverse.ravel()])
+        return self._table.take(rows[inverse])
 
     def _keep(self, found: Choices) -> np.ndarray:
         """Append answers to the table of remembered ones; their rows."""

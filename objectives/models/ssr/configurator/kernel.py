@@ -316,3 +316,47 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
         used[q, 3], used[q, 4] = b_bram[pick], b_uram[pick]
         time_ns[q] = b_t[pick]
         hard_out[q] = b_hard[pick]
+
+
+@njit(cache=True)
+def set_bounds(k, cand, sets, first, stop, bounds):
+    """Fill ``bounds`` (see :func:`search`) of node sets ``first`` to ``stop``: per alpha one LHS
+    buffer's BRAM with every bank at its least depth, the RHS and never-hardened weight
+    buffers' BRAM, the weights' URAM (all zero unless every buffer is certain to be in
+    BRAM), then per bucket their least values and the least from each bucket on."""
+    (al_abc, al_di, al_d, al_a, al_b, al_c, al_size, al_pout, al_lplio, al_pin_act,
+     suf_pout, suf_lplio, suf_pin_act, ai_of, bi_of, ci_of, lhs_plio, rhs_plio, repeat) = cand
+    (member, lb, act, act_all, wo, roles, X, Y, Ymha, Zmha, words, resident, hardenable,
+     aA, aBL, aBR, aC, lmin, rmin) = sets
+    la0, rb0, wu0, bucket_lb, bucket_la, bucket_rb, suf_lb, suf_la, suf_rb, suf_wu = bounds
+    n_alpha, n_buckets = la0.shape[1], bucket_lb.shape[1]
+    lbl, rbl = k[C_LBL], k[C_RBL]
+    for u in range(first, stop):
+        if k[C_RAM_BOUNDS]:
+            for alpha in range(n_alpha):
+                abc, a, b, c = al_abc[alpha], al_a[alpha], al_b[alpha], al_c[alpha]
+                bi, ci = bi_of[abc], ci_of[abc]
+                never_hard = (not wo[u]) or (not hardenable[u, bi, ci])
+                wb, wu = _weight_banks(k, b, c, words[u, abc] if never_hard else 0)
+                la0[u, alpha] = lbl * a * b * lmin[u, ai_of[abc], bi]
+                rb0[u, alpha] = wb + (rbl * c * b * rmin[u, bi, ci] if act[u] else 0)
+                wu0[u, alpha] = wu
+        for bucket in range(n_buckets):
+            start = bucket << BUCKET_BITS
+            stop = min(start + (1 << BUCKET_BITS), n_alpha)
+            m_lb, m_la, m_rb, m_wu = lb[u, start], la0[u, start], rb0[u, start], wu0[u, start]
+            for alpha in range(start + 1, stop):
+                m_lb = min(m_lb, lb[u, alpha])
+                m_la = min(m_la, la0[u, alpha])
+                m_rb = min(m_rb, rb0[u, alpha])
+                m_wu = min(m_wu, wu0[u, alpha])
+            bucket_lb[u, bucket], bucket_la[u, bucket], bucket_rb[u, bucket] = m_lb, m_la, m_rb
+            suf_wu[u, bucket] = m_wu
+        suf_lb[u, n_buckets - 1] = bucket_lb[u, n_buckets - 1]
+        suf_la[u, n_buckets - 1] = bucket_la[u, n_buckets - 1]
+        suf_rb[u, n_buckets - 1] = bucket_rb[u, n_buckets - 1]
+        for bucket in range(n_buckets - 2, -1, -1):
+            suf_lb[u, bucket] = min(bucket_lb[u, bucket], suf_lb[u, bucket + 1])
+            suf_la[u, bucket] = min(bucket_la[u, bucket], suf_la[u, bucket + 1])
+            suf_rb[u, bucket] = min(bucket_rb[u, bucket], suf_rb[u, bucket + 1])
+            suf_wu[u, bucket] = min(suf_wu[u, bucket], suf_wu[u, bucket + 1])

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ssropt.objectives.models.lockstep.buffers import always_bram, ceil_div
+from ssropt.objectives.models.lockstep.buffers import always_bram
 from ssropt.objectives.models.lockstep.configurator.selection import Choices, Selector
 from ssropt.objectives.models.ssr.accelerator import ram_banks
 from ssropt.objectives.models.ssr.configurator import kernel
@@ -98,10 +98,6 @@ class SsrSelector(Selector):
             cand.h1, cand.w1, cand.w2, cand.h1i, cand.w1i, cand.w2i, cand.lhs_bytes, cand.memory_ok_unhardened,
             cand.left_words, cand.right_words))
 
-    def _lcm(self, x, y):
-        """lcm of needs within the table's limit (see :func:`lcm_table`)."""
-        return self.lcm.take(x * (self.lcm_limit + 1) + y)
-
     def prepare(self, queries) -> None:
         """The queries' producer and consumer needs clipped to the lcm table's limit."""
         limit = self.lcm_limit
@@ -127,7 +123,7 @@ class SsrSelector(Selector):
               queries.cons_buf, queries.cons_old)
         qs = tuple(np.ascontiguousarray(x) for x in qs)
         kernel.search(self.constants, self.lcm, self.cand_tables, self.tile_tables, self.node_times(), sets,
-                      self._set_bounds(st), classes, qs, (out.found, out.params, out.used, out.time_ns, out.hardened))
+                      self._set_bounds(sets), classes, qs, (out.found, out.params, out.used, out.time_ns, out.hardened))
         return out
 
     def _classes(self, st, queries) -> np.ndarray:
@@ -170,7 +166,7 @@ class SsrSelector(Selector):
                 np.zeros((rows, n_buckets), dtype=i64), np.zeros((rows, n_buckets), dtype=i64),
                 np.zeros((rows, n_buckets), dtype=i64))
 
-    def _set_bounds(self, st) -> tuple[np.ndarray, ...]:
+    def _set_bounds(self, sets: tuple) -> tuple[np.ndarray, ...]:
         """Per node set: per alpha BRAM blocks of one LHS buffer, of the RHS and weight
         buffers, URAM of the weights -- context-free lower bounds, zero where the
         platform's blocks do not guarantee BRAM; per bucket of alphas the least time lower
@@ -184,25 +180,7 @@ class SsrSelector(Selector):
             for old, new in zip(self._bounds, grown):
                 new[: self._bounded] = old[: self._bounded]
             self._bounds = grown
-        cand = self.cand
-        abc = cand.al_abc
-        a, b, c = cand.al_a, cand.al_b, cand.al_c
-        bi, ci = cand.bi[abc], cand.ci[abc]
-        la0, rb0, wu0, b_lb, b_la, b_rb, s_lb, s_la, s_rb, s_wu = self._bounds
-        new = np.arange(self._bounded, count)
-        sid = new[:, None]
-        if self.ram_bounds:
-            never_hard = ~st["wo"][sid] | ~st["hardenable"][sid, bi, ci]
-            wb, wu = self._weight_banks(b, c, np.where(never_hard, st["words"][sid, abc], 0))
-            la0[new] = self.lbl * a * b * st["lmin"][sid, cand.ai[abc], bi]
-            rb0[new] = wb + np.where(st["act"][sid], self.rbl * c * b * st["rmin"][sid, bi, ci], 0)
-            wu0[new] = wu
-        starts = np.arange(0, cand.n_alpha, 1 << kernel.BUCKET_BITS)
-        for bound, least, suffix in ((st["lb"], b_lb, s_lb), (la0, b_la, s_la), (rb0, b_rb, s_rb), (wu0, None, s_wu)):
-            per_bucket = np.minimum.reduceat(bound[new], starts, axis=1)
-            if least is not None:
-                least[new] = per_bucket
-            suffix[new] = _suffix_min(per_bucket)
+        kernel.set_bounds(self.constants, self.cand_tables, sets, self._bounded, count, self._bounds)
         self._bounded = count
         return self._bounds
 
@@ -212,12 +190,6 @@ class SsrSelector(Selector):
             cand = self.cand
             self._node_times = np.ascontiguousarray(np.stack([cand.node_time(j) for j in range(cand.n_nodes)]))
         return self._node_times
-
-    def _weight_banks(self, b, c, weight_words):
-        s = self.s
-        w_bram = c * b * self.rbl * ceil_div(weight_words % s.uram_depth, s.bram_depth * s.ram_type_rhs)
-        w_uram = c * b * self.ul * (weight_words // s.uram_depth)
-        return w_bram, w_uram
 
     def buffer_banks(self, a, b, c, f, lhs_words, rhs_words, lhs_buffers, rhs_buffers):
         """(BRAM, URAM) of an accelerator's LHS and RHS buffers under partition factors
