@@ -194,7 +194,8 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
             if max(max(fa, fbl), max(fbr, fcr)) > pmax or fa * fbl * fbr * fcr > pprod:
                 continue
             never_hard = (not u_wo) or (not hardenable[u, bi, ci])
-            wb, wu = _weight_banks(k, b, c, words[u, abc] if never_hard else 0)
+            w_full, wu_full = _weight_banks(k, b, c, words[u, abc])  # the weights unhardened
+            wb, wu = (w_full, wu_full) if never_hard else (0, 0)
             # the configured consumers it feeds: their partitions and the RAM they gain
             extra_b, extra_u = 0, 0
             good = True
@@ -238,11 +239,12 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
             # the tiles: times summed over the set's nodes in node order
             for i in range(n_in):
                 rep[i] = _ceil_div(repeat[nodes[i]], d)
-            for t in range(n_tiles):
-                tt = 0.0
-                for i in range(n_in):
-                    tt += node_time[nodes[i], abc, t] * rep[i]
-                times[t] = tt
+            times[:] = 0.0
+            for i in range(n_in):
+                row = node_time[nodes[i], abc]
+                r = rep[i]
+                for t in range(n_tiles):
+                    times[t] += row[t] * r
             for t in range(n_tiles):
                 tt = times[t]
                 if tt > thr:
@@ -266,8 +268,10 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
                     rdepth = Ymha[u, bi, wi] * Zmha[u, ci, vi] * right_words[t]
                     r_bram, r_uram = _banks(c * b * pr, rdepth / pr, k[C_TYPE_R], k[C_RBL], k[C_UL],
                                             k[C_BRAM_DEPTH], k[C_URAM_DEPTH])
-                w_bram, w_uram = _weight_banks(k, b, c, 0 if hardened else words[u, abc])
-                bram, uram = w_bram + extra_b, w_uram + extra_u
+                bram, uram = extra_b, extra_u
+                if not hardened:
+                    bram += w_full
+                    uram += wu_full
                 if uw * l_uram < l_bram:
                     uram += l_uram
                 else:
