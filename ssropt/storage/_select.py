@@ -13,7 +13,6 @@ from ssropt.storage._backend import StudyBackend, Unsupported
 from ssropt.storage._generic import GenericBackend
 from ssropt.storage._journal import JournalBackend
 from ssropt.storage._open import StorageError, journal_file_of
-from ssropt.storage._rdb import RdbBackend
 
 _logger = logging.getLogger("ssropt.storage")
 
@@ -46,6 +45,8 @@ def _choose(storage: optuna.storages.BaseStorage) -> StudyBackend:
         if isinstance(storage, optuna.storages.JournalStorage):
             return JournalBackend(storage, journal_file)
         if isinstance(storage, optuna.storages.RDBStorage):
+            from ssropt.storage._rdb import RdbBackend  # SQLAlchemy only for databases
+
             return RdbBackend(storage)
     except Unsupported as why:
         kind = "rdb" if isinstance(storage, optuna.storages.RDBStorage) else "journal"

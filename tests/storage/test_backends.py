@@ -116,3 +116,21 @@ def test_without_optuna_internals_the_public_api_stores_the_same_study(
     assert backend_for(open_storage(url)).kind in ("journal", "rdb")
     assert fallback == fast
     assert len(fast["trials"]) == 150
+
+
+def test_the_journal_replay_parses_each_distribution_once_and_equal_to_optunas(tmp_path):
+    from optuna.distributions import FloatDistribution, IntDistribution, distribution_to_json
+    from optuna.storages.journal import _storage as journal_module
+
+    storage = open_storage(str(tmp_path / "s.log"))
+    backend_for(storage)  # building the journal backend installs the remembered parse
+    parse = journal_module.json_to_distribution
+    assert parse._ssropt_remembered
+    for distribution in (IntDistribution(0, 7), FloatDistribution(0.5, 2.0, log=True), IntDistribution(1, 9, step=2)):
+        text = distribution_to_json(distribution)
+        assert parse(text) == parse.__wrapped__(text) == distribution
+        assert parse(text) is parse(text)  # parsed once
+    study = optuna.create_study(storage=storage, study_name="d")
+    study.add_trial(optuna.trial.create_trial(params={"x": 3}, distributions={"x": IntDistribution(0, 7)}, value=1.0))
+    reloaded = optuna.load_study(study_name="d", storage=open_storage(str(tmp_path / "s.log")))
+    assert reloaded.trials[0].distributions == {"x": IntDistribution(0, 7)}

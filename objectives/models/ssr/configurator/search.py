@@ -89,7 +89,7 @@ class SsrSelector(Selector):
             cand.ai, cand.bi, cand.ci, cand.lhs_plio, cand.rhs_plio, cand.repeat))
         self._bounds = self._bound_arrays(0)
         self._bounded = 0
-        self._class_ids: dict[tuple[int, int, int], int] = {}
+        self._class_ids: dict[int, int] = {}
         self._class_alphas = np.zeros(0, dtype=i64)
         self._class_next = np.zeros(0, dtype=i64)
         self._class_start: list[int] = []
@@ -131,20 +131,21 @@ class SsrSelector(Selector):
         it may use (each class's alphas kept in AIE-descending order)."""
         cap = np.where(st["act_all"][queries.set_index], queries.dup_cap, 1)
         val = np.where(queries.rule_kind == 0, 0, queries.rule_val)
-        keys = np.stack([cap, queries.rule_kind, val], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        keys = (cap * 3 + queries.rule_kind) << 32 | val  # cap, kind and value as one number
+        uniq, inverse = np.unique(keys, return_inverse=True)
         ids = np.empty(len(uniq), dtype=np.int64)
         cand = self.cand
-        for i, (cap_i, kind, v) in enumerate(uniq.tolist()):
-            cid = self._class_ids.get((cap_i, kind, v))
+        for i, key in enumerate(uniq.tolist()):
+            cid = self._class_ids.get(key)
             if cid is None:
+                cap_i, kind, v = (key >> 32) // 3, (key >> 32) % 3, key & 0xFFFFFFFF
                 c = cand.al_c
                 mask = cand.al_d <= cap_i
                 if kind == 1:
                     mask &= c % v == 0
                 elif kind == 2:
                     mask &= (v % c == 0) | (c % v == 0)
-                cid = self._class_ids[(cap_i, kind, v)] = len(self._class_start)
+                cid = self._class_ids[key] = len(self._class_start)
                 start = len(self._class_alphas)
                 alphas = np.flatnonzero(mask)
                 bucket = alphas >> kernel.BUCKET_BITS
