@@ -90,22 +90,51 @@ class Queries:
 
     def keys(self) -> tuple[list[bytes], np.ndarray, np.ndarray]:
         """The distinct queries: one byte string each holding everything its answer
-        depends on (the hint excluded), the first query of each and each query's key --
-        so identical searches can be made once."""
+        depends on (the hint excluded; of the consumers only the configured ones, each with
+        its slot, so a key does not depend on how many slots a call has), the first query
+        of each, and each query's distinct query -- so identical searches are made once."""
         n = self.n
-        cons = np.concatenate(
-            [self.cons_roles[:, :, None], self.cons_needs, self.cons_arr, self.cons_buf], axis=2
-        ) * self.cons_valid[:, :, None]
-        parts = [self.set_index[:, None], self.share, self.dup_cap[:, None], self.rule_kind[:, None],
-                 self.rule_val[:, None], self.lhs_buffers[:, None], self.prod_a,
-                 self.prod_c.reshape(n, -1), self.prod_div.reshape(n, -1), cons.reshape(n, -1)]
-        rows = np.ascontiguousarray(np.concatenate([p.astype(np.int64) for p in parts], axis=1))
+        head = [self.set_index[:, None], self.share, self.dup_cap[:, None], self.rule_kind[:, None],
+                self.rule_val[:, None], self.lhs_buffers[:, None], self.prod_a,
+                self.prod_c.reshape(n, -1), self.prod_div.reshape(n, -1)]
+        head = np.ascontiguousarray(np.concatenate([p.astype(np.int64) for p in head], axis=1))
+        rows, length = _key_rows(head, self.cons_valid, self.cons_roles.astype(np.int64),
+                                 self.cons_needs.astype(np.int64), self.cons_arr.astype(np.int64),
+                                 self.cons_buf.astype(np.int64))
         _, first, inverse = np.unique(_row_hashes(rows), return_index=True, return_inverse=True)
         inverse = inverse.ravel()
         if not (rows == rows[first[inverse]]).all():  # two distinct rows share a hash
             _, first, inverse = np.unique(_as_bytes(rows), return_index=True, return_inverse=True)
             inverse = inverse.ravel()
-        return _as_bytes(rows[first]).tolist(), first, inverse
+        return [rows[i, :w].tobytes() for i, w in zip(first.tolist(), length[first].tolist())], first, inverse
+
+
+#: key columns per configured consumer: its slot + 1, roles, needs (4), array (4), buffers (4)
+_CONSUMER_COLUMNS = 14
+
+
+@njit(cache=True)
+def _key_rows(head, valid, roles, needs, arrays, buffers):
+    """Every query's key as int64 columns: ``head``, then per configured consumer its slot
+    + 1 and its fields, zero-padded to the widest; and each row's unpadded width."""
+    n, width = valid.shape[0], head.shape[1]
+    most = 0
+    for i in range(n):
+        most = max(most, valid[i].sum())
+    rows = np.zeros((n, width + most * _CONSUMER_COLUMNS), dtype=np.int64)
+    length = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        rows[i, :width] = head[i]
+        j = width
+        for y in range(valid.shape[1]):
+            if valid[i, y]:
+                rows[i, j], rows[i, j + 1] = y + 1, roles[i, y]
+                rows[i, j + 2 : j + 6] = needs[i, y]
+                rows[i, j + 6 : j + 10] = arrays[i, y]
+                rows[i, j + 10 : j + 14] = buffers[i, y]
+                j += _CONSUMER_COLUMNS
+        length[i] = j
+    return rows, length
 
 
 def _as_bytes(rows: np.ndarray) -> np.ndarray:

@@ -27,7 +27,10 @@ candidate grid of every search:
   priced first, so a feasible hint bounds the search from the start.
 
 Model-specific work -- the context-free bounds, partition and consumer rules, the tile
-pricing -- is a subclass's (``ssropt.objectives.models.ssr.configurator.search``).
+pricing -- is a subclass's (``ssropt.objectives.models.fpga.configurator``).  A subclass
+may also replace the search of one call (:meth:`Selector._select`) while keeping the rule
+and the memory of answers: the ``ssr`` selector does, with a compiled loop per query
+(``ssropt.objectives.models.ssr.configurator.kernel``).
 """
 
 from __future__ import annotations

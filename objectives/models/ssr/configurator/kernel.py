@@ -196,6 +196,15 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
             never_hard = (not u_wo) or (not hardenable[u, bi, ci])
             w_full, wu_full = _weight_banks(k, b, c, words[u, abc])  # the weights unhardened
             wb, wu = (w_full, wu_full) if never_hard else (0, 0)
+            pl, pr = fa * fbl, fbr * fcr
+            bounded = k[C_RAM_BOUNDS] != 0
+            ram = 0
+            if bounded:  # every buffer in BRAM: a lower bound with the partitions known
+                ram = nL * k[C_LBL] * a * b * max(pl, lmin[u, ai, bi]) + wb
+                if u_act:
+                    ram += k[C_RBL] * c * b * max(pr, rmin[u, bi, ci])
+                if ram > s3 or wu > s4:  # the consumers' extra RAM is never negative
+                    continue
             # the configured consumers it feeds: their partitions and the RAM they gain
             extra_b, extra_u = 0, 0
             good = True
@@ -229,13 +238,8 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
                 extra_u += nu_ - cons_old[q, y, 1]
             if not good:
                 continue
-            pl, pr = fa * fbl, fbr * fcr
-            if k[C_RAM_BOUNDS]:  # every buffer in BRAM: a lower bound with the partitions known
-                ram = nL * k[C_LBL] * a * b * max(pl, lmin[u, ai, bi]) + wb
-                if u_act:
-                    ram += k[C_RBL] * c * b * max(pr, rmin[u, bi, ci])
-                if ram + extra_b > s3 or wu + extra_u > s4:
-                    continue
+            if bounded and (ram + extra_b > s3 or wu + extra_u > s4):
+                continue
             # the tiles: times summed over the set's nodes in node order
             for i in range(n_in):
                 rep[i] = _ceil_div(repeat[nodes[i]], d)
@@ -340,8 +344,9 @@ def set_bounds(k, cand, sets, first, stop, bounds):
             for alpha in range(n_alpha):
                 abc, a, b, c = al_abc[alpha], al_a[alpha], al_b[alpha], al_c[alpha]
                 bi, ci = bi_of[abc], ci_of[abc]
-                never_hard = (not wo[u]) or (not hardenable[u, bi, ci])
-                wb, wu = _weight_banks(k, b, c, words[u, abc] if never_hard else 0)
+                wb, wu = 0, 0
+                if words[u, abc] and ((not wo[u]) or (not hardenable[u, bi, ci])):  # never hardened
+                    wb, wu = _weight_banks(k, b, c, words[u, abc])
                 la0[u, alpha] = lbl * a * b * lmin[u, ai_of[abc], bi]
                 rb0[u, alpha] = wb + (rbl * c * b * rmin[u, bi, ci] if act[u] else 0)
                 wu0[u, alpha] = wu

@@ -1,4 +1,5 @@
-"""The ``ssr`` model's pricing inside the configurator's search (SSR spec 6).
+"""The ``ssr`` model's pricing inside the configurator's search (SSR spec 6), made by the
+compiled search of :mod:`.kernel`; this module prepares its tables.
 
 An accelerator holding a node set, in one search's context, is priced per candidate as
 the model prices it (:mod:`ssropt.objectives.models.ssr.accelerator`):

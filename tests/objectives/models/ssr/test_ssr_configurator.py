@@ -248,3 +248,29 @@ def test_answers_remembered_across_calls_are_the_answers(monkeypatch, kept):
             assert np.array_equal(np.concatenate(padded), full, equal_nan=name == "time_ns"), name
         assert np.array_equal(np.concatenate([p.feasible for p in parts]), want.feasible)
     assert chunked.selector._answers or kept is not None
+
+
+def test_identical_queries_found_by_hash_and_by_bytes_alike(monkeypatch):
+    """Identical searches are found by a row hash, checked against the rows themselves: with
+    every hash equal (all collide) the configurations are those of the hashed path, and
+    the distinct keys are the distinct rows."""
+    from ssropt.objectives.models.lockstep.configurator import context
+
+    model, assignments, batches = _random_hybrid_designs(120, seed=4)
+    want = SsrConfigurator(model).configure_arrays(assignments, batches)
+    seen = []
+    real_keys = context.Queries.keys
+
+    def recorded(queries):
+        keys, first, inverse = real_keys(queries)
+        seen.append((len(keys), len(set(keys)), queries.n, first, inverse))
+        return keys, first, inverse
+
+    monkeypatch.setattr(context, "_row_hashes", lambda rows: np.zeros(len(rows), dtype=np.uint64))
+    monkeypatch.setattr(context.Queries, "keys", recorded)
+    got = SsrConfigurator(model).configure_arrays(assignments, batches)
+    for name in ("params", "shares", "used", "feasible"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    assert np.array_equal(got.time_ns, want.time_ns, equal_nan=True)
+    assert seen and all(n == distinct for n, distinct, *_ in seen)  # one key per distinct row
+    assert any(n < total for n, _, total, *_ in seen)  # and duplicates were found
