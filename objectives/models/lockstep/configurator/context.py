@@ -221,6 +221,31 @@ def needs(view: DependencyView, exclude: int, configured: np.ndarray, width: int
     return out
 
 
+@njit(cache=True)
+def _same_producers(src, dst, role, pa, pcd, k):
+    """Per design: every producer of ``k`` after it has the ``(role, A, C*dup)`` of one
+    before it, and ``k`` feeds no accelerator after it."""
+    n, deps = src.shape
+    same = np.ones(n, dtype=np.bool_)
+    for i in range(n):
+        for e in range(deps):
+            if src[i, e] == k and dst[i, e] > k:
+                same[i] = False
+                break
+            if dst[i, e] != k or src[i, e] <= k:
+                continue
+            matched = False  # a later producer: an earlier one alike?
+            for f in range(deps):
+                if (dst[i, f] == k and src[i, f] < k and role[f] == role[e] and pa[i, f] == pa[i, e]
+                        and pcd[i, f] == pcd[i, e]):
+                    matched = True
+                    break
+            if not matched:
+                same[i] = False
+                break
+    return same
+
+
 def _per_design(configured, n: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.reshape(configured, (-1,)), (n,)), dtype=np.int64)
 
@@ -285,13 +310,8 @@ def same_context(view: DependencyView, k: int, n_acc: np.ndarray, width: int) ->
     accelerator is known as when only those before it are (SSR's reconciliation test):
     every later producer's ``(role, A, C*dup)`` is also an earlier one's, no consumer
     comes after ``k``, and the consumers before it see the same needs either way."""
-    src, dst, role, pa, pcd = view.src, view.dst, view.role, view.pa, view.pcd
-    prod = (dst == k) & (src != k)
-    early, late = prod & (src < k), prod & (src > k)
-    match = (early[:, None, :] & (role[None, :, None] == role[None, None, :])
-             & (pa[:, :, None] == pa[:, None, :]) & (pcd[:, :, None] == pcd[:, None, :])).any(axis=2)
-    same = (~late | match).all(axis=1)
-    same &= ~((src == k) & (dst > k)).any(axis=1)
+    src, dst = view.src, view.dst
+    same = _same_producers(src, dst, view.role, view.pa, view.pcd, k)
     fed = (src == k) & (dst < k)
     if (same & fed.any(axis=1)).any():
         full = needs(view, k, n_acc, width)
