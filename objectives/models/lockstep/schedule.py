@@ -402,7 +402,7 @@ class LockStepScheduler:
         return peaks[row < np.repeat(n_acc, n_rows)], rhs, acc_bounds
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _place_jobs(batch, assign, layer_node, pred_ptr, pred_idx, end):
     """Place every job of every key in priority order (image, then layer): each at the
     first step of its accelerator that is free, at or after the end of its predecessors

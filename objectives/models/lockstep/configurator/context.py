@@ -113,7 +113,7 @@ class Queries:
 _CONSUMER_COLUMNS = 14
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _key_rows(head, valid, roles, needs, arrays, buffers):
     """Every query's key as int64 columns: ``head``, then per configured consumer its slot
     + 1 and its fields, zero-padded to the widest; and each row's unpadded width."""
@@ -124,14 +124,16 @@ def _key_rows(head, valid, roles, needs, arrays, buffers):
     rows = np.zeros((n, width + most * _CONSUMER_COLUMNS), dtype=np.int64)
     length = np.empty(n, dtype=np.int64)
     for i in range(n):
-        rows[i, :width] = head[i]
+        for j in range(width):
+            rows[i, j] = head[i, j]
         j = width
         for y in range(valid.shape[1]):
             if valid[i, y]:
                 rows[i, j], rows[i, j + 1] = y + 1, roles[i, y]
-                rows[i, j + 2 : j + 6] = needs[i, y]
-                rows[i, j + 6 : j + 10] = arrays[i, y]
-                rows[i, j + 10 : j + 14] = buffers[i, y]
+                for f in range(4):
+                    rows[i, j + 2 + f] = needs[i, y, f]
+                    rows[i, j + 6 + f] = arrays[i, y, f]
+                    rows[i, j + 10 + f] = buffers[i, y, f]
                 j += _CONSUMER_COLUMNS
         length[i] = j
     return rows, length
@@ -142,7 +144,7 @@ def _as_bytes(rows: np.ndarray) -> np.ndarray:
     return rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel()
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_hashes(rows):
     """A 64-bit FNV-1a hash of every row of an int64 matrix (equal rows, equal hashes)."""
     out = np.empty(rows.shape[0], dtype=np.uint64)
@@ -183,8 +185,9 @@ def dependency_view(assign: np.ndarray, arrays: np.ndarray, deps: np.ndarray) ->
     src, dst = assign[:, src_node], assign[:, dst_node]
     rows = np.arange(len(assign))[:, None]
     sp = arrays[rows, src]
-    return DependencyView(src, dst, role, sp[:, :, 0], sp[:, :, 2] * sp[:, :, 3],
-                          arrays[rows, dst, 3], arrays)
+    fields = (src, dst, role, sp[:, :, 0], sp[:, :, 2] * sp[:, :, 3], arrays[rows, dst, 3])
+    # contiguous int64 throughout: the compiled functions below see one signature
+    return DependencyView(*(np.ascontiguousarray(f, dtype=np.int64) for f in fields), arrays)
 
 
 def producers(view: DependencyView, k: int, configured: np.ndarray, dups: np.ndarray):
@@ -194,7 +197,7 @@ def producers(view: DependencyView, k: int, configured: np.ndarray, dups: np.nda
     prod_a = np.ones((n, 3), dtype=np.int64)
     prod_c = np.ones((n, 3, len(dups)), dtype=np.int64)
     prod_div = np.ones((n, len(dups)), dtype=bool)
-    _producers(view.src, view.dst, view.role, view.pa, view.pcd, k, _per_design(configured, n),
+    _producers(view.src, view.dst, view.role, view.pa, view.pcd, int(k), _per_design(configured, n),
                np.asarray(dups, dtype=np.int64), prod_a, prod_c, prod_div)
     return prod_a, prod_c, prod_div
 
@@ -205,7 +208,7 @@ def consumers(view: DependencyView, k: int, configured: np.ndarray, width: int):
     n = len(view.src)
     valid = np.zeros((n, width), dtype=bool)
     roles = np.zeros((n, width), dtype=np.int64)
-    _consumers(view.src, view.dst, view.role, k, _per_design(configured, n), valid, roles)
+    _consumers(view.src, view.dst, view.role, int(k), _per_design(configured, n), valid, roles)
     return valid, roles
 
 
@@ -216,12 +219,12 @@ def needs(view: DependencyView, exclude: int, configured: np.ndarray, width: int
     arrays = view.arrays[:, :width]
     out = np.ascontiguousarray(np.stack([arrays[:, :, 0], arrays[:, :, 1], arrays[:, :, 1], arrays[:, :, 2]],
                                         axis=2), dtype=np.int64)
-    _needs(view.src, view.dst, view.role, view.pa, view.pcd, view.dst_dup, exclude,
+    _needs(view.src, view.dst, view.role, view.pa, view.pcd, view.dst_dup, int(exclude),
            _per_design(configured, len(view.src)), out)
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _same_producers(src, dst, role, pa, pcd, k):
     """Per design: every producer of ``k`` after it has the ``(role, A, C*dup)`` of one
     before it, and ``k`` feeds no accelerator after it."""
@@ -247,10 +250,10 @@ def _same_producers(src, dst, role, pa, pcd, k):
 
 
 def _per_design(configured, n: int) -> np.ndarray:
-    return np.ascontiguousarray(np.broadcast_to(np.reshape(configured, (-1,)), (n,)), dtype=np.int64)
+    return np.array(np.broadcast_to(np.reshape(configured, (-1,)), (n,)), dtype=np.int64)  # writable
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lcm(x, y):
     if x == 0 or y == 0:
         return 0
@@ -260,7 +263,7 @@ def _lcm(x, y):
     return abs(x // a * y)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _producers(src, dst, role, pa, pcd, k, conf, dups, prod_a, prod_c, prod_div):
     for i in range(src.shape[0]):
         for e in range(src.shape[1]):
@@ -275,7 +278,7 @@ def _producers(src, dst, role, pa, pcd, k, conf, dups, prod_a, prod_c, prod_div)
                     prod_div[i, di] = False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _consumers(src, dst, role, k, conf, valid, roles):
     for i in range(src.shape[0]):
         for e in range(src.shape[1]):
@@ -285,7 +288,7 @@ def _consumers(src, dst, role, k, conf, valid, roles):
                 roles[i, y] |= 1 << role[e]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _needs(src, dst, role, pa, pcd, dst_dup, exclude, conf, out):
     for i in range(src.shape[0]):
         for e in range(src.shape[1]):
@@ -311,7 +314,7 @@ def same_context(view: DependencyView, k: int, n_acc: np.ndarray, width: int) ->
     every later producer's ``(role, A, C*dup)`` is also an earlier one's, no consumer
     comes after ``k``, and the consumers before it see the same needs either way."""
     src, dst = view.src, view.dst
-    same = _same_producers(src, dst, view.role, view.pa, view.pcd, k)
+    same = _same_producers(src, dst, view.role, view.pa, view.pcd, int(k))
     fed = (src == k) & (dst < k)
     if (same & fed.any(axis=1)).any():
         full = needs(view, k, n_acc, width)

@@ -40,17 +40,17 @@ BUCKET_BITS = 5
  C_URAM_DEPTH, C_UW, C_LOCAL, C_N_DUPS, C_N_TILES) = range(15)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _lcm(table, limit, x, y):
     return table[x * (limit + 1) + y]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _ceil_div(a, b):
     return -(-a // b)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _banks(lanes, depth_words, ram_type, bram_lanes, uram_lanes, bram_depth, uram_depth):
     """(BRAM, URAM) of ``lanes`` buffers of ``depth_words`` words (``ram_banks``)."""
     bram = np.int64(lanes * bram_lanes * math.ceil(depth_words / (bram_depth * ram_type)))
@@ -58,7 +58,7 @@ def _banks(lanes, depth_words, ram_type, bram_lanes, uram_lanes, bram_depth, ura
     return bram, uram
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _buffer_banks(k, a, b, c, fa, fbl, fbr, fcr, lhs_words, rhs_words, lhs_buffers, rhs_buffers):
     """(BRAM, URAM) of an accelerator's LHS and RHS buffers under partition factors."""
     pl, pr = fa * fbl, fbr * fcr
@@ -77,14 +77,14 @@ def _buffer_banks(k, a, b, c, fa, fbl, fbr, fcr, lhs_words, rhs_words, lhs_buffe
     return bram, uram
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _weight_banks(k, b, c, words):
     w_bram = c * b * k[C_RBL] * _ceil_div(words % k[C_URAM_DEPTH], k[C_BRAM_DEPTH] * k[C_TYPE_R])
     w_uram = c * b * k[C_UL] * (words // k[C_URAM_DEPTH])
     return w_bram, w_uram
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
     """Fill ``out`` (found, params, used, time_ns, hardened) with every query's choice.
 
@@ -112,16 +112,10 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
     n_tiles, n_dups = k[C_N_TILES], k[C_N_DUPS]
     n_nodes = member.shape[1]
     U = cons_valid.shape[1]
-    cap_buf = 64
-    b_t = np.empty(cap_buf)
-    b_score = np.empty(cap_buf, dtype=np.int64)
-    b_key = np.empty(cap_buf, dtype=np.int64)
-    b_alpha = np.empty(cap_buf, dtype=np.int64)
-    b_tile = np.empty(cap_buf, dtype=np.int64)
-    b_pin = np.empty(cap_buf, dtype=np.int64)
-    b_bram = np.empty(cap_buf, dtype=np.int64)
-    b_uram = np.empty(cap_buf, dtype=np.int64)
-    b_hard = np.empty(cap_buf, dtype=np.bool_)
+    # the feasible candidates met (a search's band is among them): time, and per candidate
+    # score, SSR order key, alpha, tile, PLIO in, BRAM, URAM, hardened
+    b_t = np.empty(64)
+    band = np.empty((64, 8), dtype=np.int64)
     nodes = np.empty(n_nodes, dtype=np.int64)
     rep = np.empty(n_nodes, dtype=np.int64)
     times = np.empty(n_tiles)
@@ -286,20 +280,13 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
                     bram += r_bram
                 if bram > s3 or uram > s4:
                     continue
-                if count == len(b_t):  # grow the band's buffer
+                if count == len(b_t):  # grow the buffers
                     b_t = np.concatenate((b_t, np.empty(count)))
-                    b_score = np.concatenate((b_score, np.empty(count, dtype=np.int64)))
-                    b_key = np.concatenate((b_key, np.empty(count, dtype=np.int64)))
-                    b_alpha = np.concatenate((b_alpha, np.empty(count, dtype=np.int64)))
-                    b_tile = np.concatenate((b_tile, np.empty(count, dtype=np.int64)))
-                    b_pin = np.concatenate((b_pin, np.empty(count, dtype=np.int64)))
-                    b_bram = np.concatenate((b_bram, np.empty(count, dtype=np.int64)))
-                    b_uram = np.concatenate((b_uram, np.empty(count, dtype=np.int64)))
-                    b_hard = np.concatenate((b_hard, np.empty(count, dtype=np.bool_)))
-                b_t[count], b_score[count] = tt, bram + uw * uram
-                b_key[count] = (abc * n_dups + di) * n_tiles + t
-                b_alpha[count], b_tile[count], b_pin[count] = alpha, t, plio_in
-                b_bram[count], b_uram[count], b_hard[count] = bram, uram, hardened
+                    band = np.concatenate((band, np.empty((count, 8), dtype=np.int64)))
+                b_t[count] = tt
+                band[count, 0], band[count, 1] = bram + uw * uram, (abc * n_dups + di) * n_tiles + t
+                band[count, 2], band[count, 3], band[count, 4] = alpha, t, plio_in
+                band[count, 5], band[count, 6], band[count, 7] = bram, uram, hardened
                 count += 1
                 if tt < best_t:
                     best_t = tt
@@ -309,24 +296,25 @@ def search(k, lcm, cand, tiles, node_time, sets, bounds, classes, qs, out):
         for i in range(count):
             if b_t[i] > thr:
                 continue
-            if pick < 0 or b_score[i] < b_score[pick]:
+            if pick < 0 or band[i, 0] < band[pick, 0]:
                 pick = i
-            elif b_score[i] == b_score[pick] and (b_t[i] < b_t[pick] or (b_t[i] == b_t[pick] and b_key[i] < b_key[pick])):
+            elif band[i, 0] == band[pick, 0] and (b_t[i] < b_t[pick]
+                                                  or (b_t[i] == b_t[pick] and band[i, 1] < band[pick, 1])):
                 pick = i
         if pick < 0:
             continue
-        alpha, t = b_alpha[pick], b_tile[pick]
+        alpha, t = band[pick, 2], band[pick, 3]
         a, b, c, d = al_a[alpha], al_b[alpha], al_c[alpha], al_d[alpha]
         found[q] = True
         params[q, 0], params[q, 1], params[q, 2], params[q, 3] = a, b, c, d
         params[q, 4], params[q, 5], params[q, 6] = h1[t], w1[t], w2[t]
-        used[q, 0], used[q, 1], used[q, 2] = a * b * c * d, b_pin[pick], a * c * d
-        used[q, 3], used[q, 4] = b_bram[pick], b_uram[pick]
+        used[q, 0], used[q, 1], used[q, 2] = a * b * c * d, band[pick, 4], a * c * d
+        used[q, 3], used[q, 4] = band[pick, 5], band[pick, 6]
         time_ns[q] = b_t[pick]
-        hard_out[q] = b_hard[pick]
+        hard_out[q] = band[pick, 7] != 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def set_bounds(k, cand, sets, first, stop, bounds):
     """Fill ``bounds`` (see :func:`search`) of node sets ``first`` to ``stop``: per alpha one LHS
     buffer's BRAM with every bank at its least depth, the RHS and never-hardened weight
