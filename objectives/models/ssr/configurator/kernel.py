@@ -1,25 +1,31 @@
 """The SSR configurator's search, compiled: one loop per search, no per-call overhead.
 
-Each search (query) walks the alphas of its node set in order of their time lower bound
-``lb`` and prices, per alpha that meets the share and the partition rules, every tile
-whose time is within the current threshold ``thr = max(floor(1.08 T), T)`` (``T`` the
-least feasible time so far); the walk ends at the first alpha whose ``lb`` exceeds
-``thr``.  ``thr`` only tightens, so every candidate of the final band has been priced,
-and the choice -- least (score, time, SSR order) in the band -- is the rule of
-:mod:`ssropt.objectives.models.lockstep.configurator.selection` exactly.  The pricing is
-the ``ssr`` model's as the module doc of :mod:`.search` states it, written per candidate:
+Each search (query) walks the alphas its class may use (its ``dup`` cap and ``c`` rule)
+in order of AIEs, from the first its share admits.  Alphas are grouped in buckets of
+``1 << BUCKET_BITS`` consecutive alphas; each bucket carries, per node set, the least
+time lower bound ``lb`` and the least RAM bounds of its alphas, and the least of every
+later bucket -- so a bucket none of whose alphas can fit the share or reach the band is
+skipped whole, and the walk ends where no later alpha can.  Of the alphas left, those
+that meet the share and the partition rules have every tile priced whose time is within
+the current threshold ``thr = max(floor(1.08 T), T)`` (``T`` the least feasible time so
+far).  ``thr`` only tightens and every bound is a lower bound, so every candidate of the
+final band has been priced, and the choice -- least (score, time, SSR order) in the band
+-- is the rule of :mod:`ssropt.objectives.models.lockstep.configurator.selection`
+exactly.  The pricing is the ``ssr`` model's as the module doc of :mod:`.search` states
+it, written per candidate:
 
 * array level: AIEs within the share (``size``), PLIO out ``a*c*dup``, PLIO in at least
   the LHS ports, the ``dup`` cap and ``c`` rule of the query's class, ``dup`` dividing
   every producer's ``C * dup_p``, the partition factors from the producers and the set's
-  own edges, the configured consumers' partitions and the RAM they gain, and a RAM lower
-  bound with the partitions known;
+  own edges, a RAM lower bound with the partitions known, the configured consumers'
+  partitions and the RAM they gain;
 * tile level: the layer times summed over the set's nodes in node order (bit-identical
   to the model's sums), hardening, local memory, PLIO in, partition alignment, BRAM and
   URAM of every buffer in the cheaper of the two.
 
 Compiled by numba on first use and cached on disk (``cache=True``), so a new process
-loads it instead of compiling again.
+loads it instead of compiling again; numpy's error model (no zero-division checks), since
+every divisor is at least 1.
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ import math
 import numpy as np
 from numba import njit
 
-#: cdse_on_chip: candidates within this factor of the best time compete on RAM
-TIME_BAND = 1.08
+from ssropt.objectives.models.lockstep.configurator.selection import TIME_BAND
+
 #: alphas ``b << BUCKET_BITS`` to ``(b + 1) << BUCKET_BITS`` form bucket ``b``, whose least
 #: bounds let a search skip it whole
 BUCKET_BITS = 5
