@@ -16,7 +16,8 @@ job is an earlier layer of its image (zoo, Hugging Face and GEMM-chain workloads
 visiting the jobs in priority order therefore places each one for good: per key a
 compiled loop over ``(image, layer)`` with one table of taken steps per accelerator.
 The search starts after the same layer of the previous image, which runs earlier (by
-induction over layers: its ready time is no later and it takes its step first).  Other graphs fall back to the step-by-step simulation.
+induction over layers: its ready time is no later and it takes its step first).  Other
+graphs fall back to the step-by-step simulation.
 
 A schedule is summarised for costing by its *step kinds*: the variant of the job each
 node runs in a step (``0`` idle, else ``1 + last + 2*first + 4*final``: ``last`` = last

@@ -98,13 +98,7 @@ class ClassPool:
 
     def _add(self, st: dict, sid: int, cap: int, kind: int, val: int) -> int:
         cand = self.selector.cand
-        mask = cand.al_d <= cap
-        c = cand.al_c
-        if kind == 1:
-            mask &= c % val == 0
-        elif kind == 2:
-            mask &= (val % c == 0) | (c % val == 0)
-        alpha = np.flatnonzero(mask)  # the candidates' order is primary-resource descending
+        alpha = class_alphas(cand, cap, kind, val)
         bounds = self.selector.class_bounds(st, sid, alpha)
         lb = st["lb"][sid, alpha]
         cid = len(self.offset)
@@ -142,6 +136,19 @@ class ClassPool:
             self.capacity = cap
         for name, values in fields.items():
             self.arrays[name][start:stop] = values
+
+
+def class_alphas(cand, cap: int, kind: int, val: int) -> np.ndarray:
+    """The alphas a class of searches may use, in the candidates' order (primary resource
+    descending): ``dup`` at most ``cap``, and the ``c`` rule -- kind 1 ``c % val == 0``,
+    kind 2 ``val % c == 0`` or ``c % val == 0``."""
+    c = cand.al_c
+    mask = cand.al_d <= cap
+    if kind == 1:
+        mask &= c % val == 0
+    elif kind == 2:
+        mask &= (val % c == 0) | (c % val == 0)
+    return np.flatnonzero(mask)
 
 
 def _suffix_min(values: np.ndarray) -> np.ndarray:

@@ -346,9 +346,9 @@ def set_bounds(k, cand, sets, first, stop, bounds):
                 wu0[u, alpha] = wu
         for bucket in range(n_buckets):
             start = bucket << BUCKET_BITS
-            stop = min(start + (1 << BUCKET_BITS), n_alpha)
+            end = min(start + (1 << BUCKET_BITS), n_alpha)
             m_lb, m_la, m_rb, m_wu = lb[u, start], la0[u, start], rb0[u, start], wu0[u, start]
-            for alpha in range(start + 1, stop):
+            for alpha in range(start + 1, end):
                 m_lb = min(m_lb, lb[u, alpha])
                 m_la = min(m_la, la0[u, alpha])
                 m_rb = min(m_rb, rb0[u, alpha])

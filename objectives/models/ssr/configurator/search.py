@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ssropt.objectives.models.lockstep.buffers import always_bram
-from ssropt.objectives.models.lockstep.configurator.selection import Choices, Selector
+from ssropt.objectives.models.lockstep.configurator.selection import Choices, Selector, class_alphas
 from ssropt.objectives.models.ssr.accelerator import ram_banks
 from ssropt.objectives.models.ssr.configurator import kernel
 
@@ -71,7 +71,6 @@ class SsrSelector(Selector):
         v = cand.values
         self.lcm_limit = (s.partition_max + 1) * int(max(v["a"].max(), v["b"].max(), v["c"].max()))
         self.lcm = lcm_table(self.lcm_limit)
-        self._needs: dict[str, np.ndarray] = {}
         self._node_times: np.ndarray | None = None
         i64 = np.int64
         self.constants = np.array([self.lbl, self.rbl, self.ul, self.ram_bounds, s.partition_max,
@@ -99,17 +98,10 @@ class SsrSelector(Selector):
             cand.h1, cand.w1, cand.w2, cand.h1i, cand.w1i, cand.w2i, cand.lhs_bytes, cand.memory_ok_unhardened,
             cand.left_words, cand.right_words))
 
-    def prepare(self, queries) -> None:
-        """The queries' producer and consumer needs clipped to the lcm table's limit."""
-        limit = self.lcm_limit
-        self._needs = {"prod_a": np.minimum(queries.prod_a, limit), "prod_c": np.minimum(queries.prod_c, limit),
-                       "cons_needs": np.minimum(queries.cons_needs, limit)}
-
     # -- the search: compiled ---------------------------------------------------------------
     def _select(self, st, queries) -> Choices:
         """Every query's choice by the compiled search (:mod:`.kernel`)."""
         n = queries.n
-        self.prepare(queries)
         out = Choices(np.zeros(n, dtype=bool), np.zeros((n, self.n_params), dtype=np.int64),
                       np.zeros((n, self.n_resources), dtype=np.int64), np.full(n, np.nan), np.zeros(n, dtype=bool))
         if n == 0:
@@ -118,10 +110,11 @@ class SsrSelector(Selector):
         class_of = self._classes(st, queries)  # first: it may add classes
         classes = (self._class_alphas, self._class_next, np.array(self._class_start, dtype=np.int64),
                    np.array(self._class_end, dtype=np.int64), class_of)
+        limit = self.lcm_limit  # needs clipped to the lcm table (see lcm_table)
         qs = (queries.set_index, queries.share, queries.dup_cap, queries.rule_kind, queries.rule_val,
-              queries.lhs_buffers, self._needs["prod_a"], self._needs["prod_c"], queries.prod_div,
-              queries.cons_valid, queries.cons_roles, self._needs["cons_needs"], queries.cons_arr,
-              queries.cons_buf, queries.cons_old)
+              queries.lhs_buffers, np.minimum(queries.prod_a, limit), np.minimum(queries.prod_c, limit),
+              queries.prod_div, queries.cons_valid, queries.cons_roles, np.minimum(queries.cons_needs, limit),
+              queries.cons_arr, queries.cons_buf, queries.cons_old)
         qs = tuple(np.ascontiguousarray(x) for x in qs)
         kernel.search(self.constants, self.lcm, self.cand_tables, self.tile_tables, self.node_times(), sets,
                       self._set_bounds(sets), classes, qs, (out.found, out.params, out.used, out.time_ns, out.hardened))
@@ -135,20 +128,12 @@ class SsrSelector(Selector):
         keys = (cap * 3 + queries.rule_kind) << 32 | val  # cap, kind and value as one number
         uniq, inverse = np.unique(keys, return_inverse=True)
         ids = np.empty(len(uniq), dtype=np.int64)
-        cand = self.cand
         for i, key in enumerate(uniq.tolist()):
             cid = self._class_ids.get(key)
             if cid is None:
-                cap_i, kind, v = (key >> 32) // 3, (key >> 32) % 3, key & 0xFFFFFFFF
-                c = cand.al_c
-                mask = cand.al_d <= cap_i
-                if kind == 1:
-                    mask &= c % v == 0
-                elif kind == 2:
-                    mask &= (v % c == 0) | (c % v == 0)
                 cid = self._class_ids[key] = len(self._class_start)
                 start = len(self._class_alphas)
-                alphas = np.flatnonzero(mask)
+                alphas = class_alphas(self.cand, (key >> 32) // 3, (key >> 32) % 3, key & 0xFFFFFFFF)
                 bucket = alphas >> kernel.BUCKET_BITS
                 following = start + np.searchsorted(bucket, bucket, side="right")  # first in a later bucket
                 self._class_start.append(start)
