@@ -62,6 +62,19 @@ def check_out_dir(path: Path, force: bool) -> None:
         raise SsroptError(
             f"cannot create --out {str(path)!r}: {str(ancestor)!r} is not a writable directory"
         )
+    # permissions do not tell everything (root, /proc, a full or read-only disk): create the
+    # directory, then remove what was created -- nothing stays behind before the runs
+    created: list[Path] = []
+    try:
+        for directory in reversed([path.absolute(), *path.absolute().parents]):
+            if not directory.exists():
+                directory.mkdir()
+                created.append(directory)
+    except OSError as error:
+        raise SsroptError(f"cannot create --out {str(path)!r}: {error.strerror or error}") from None
+    finally:
+        for directory in reversed(created):
+            directory.rmdir()
 
 
 def check_names_free(

@@ -295,6 +295,23 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv,
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
+def test_an_out_directory_that_cannot_be_made_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    """Permissions may allow what the file system refuses (root on /proc, a full disk):
+    the directory is made and removed again before anything runs."""
+    real_mkdir = Path.mkdir
+
+    def refuse(self, *args, **kwargs):
+        if self.name == "inner":
+            raise OSError(28, "No space left on device")
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    code = main(["bench", *SMALL, "--out", str(tmp_path / "outer" / "inner")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "No space left on device" in err, err
+    assert not any(tmp_path.iterdir())  # "outer", made on the way, is gone again
+
+
 def test_force_writes_into_a_non_empty_directory(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine")
